@@ -1,0 +1,137 @@
+// certmgr/acme.hpp: ACME v2 (RFC 8555) protocol: directory, nonces with badNonce retry,
+// account, orders, authorizations, challenges, finalize and certificate download. Every value
+// taken from the server is validated before use: URLs must be https on the directory's host,
+// JSON is type-checked, bodies are capped. Problem documents become util::Error lines that
+// quote the CA's type and detail through log::printable(). Does not touch files.
+#pragma once
+
+#include <certmgr/http.hpp>
+#include <certmgr/jose.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace certmgr::acme {
+
+/// RFC 8555 §6.5: a CA that keeps answering badNonce gets this many fresh tries per request
+/// (Pebble's chaos setting rejects half of all nonces: 2^-30 odds of giving up wrongly).
+inline constexpr int k_max_bad_nonce_retries = 30;
+/// Longest URL accepted from a server.
+inline constexpr std::size_t k_max_url_bytes = 2048;
+/// RFC 8555 §6.6/§7.4 Retry-After bounds: zero, the past or garbage must not make us spin, more
+/// than a day is nothing a cron run waits for.
+inline constexpr std::chrono::seconds k_min_retry_after{1};
+inline constexpr std::chrono::seconds k_max_retry_after = std::chrono::hours{24};
+
+/// Parses a Retry-After value (delta seconds or HTTP-date) relative to `now`, clamped to
+/// [k_min_retry_after, k_max_retry_after]; nullopt when absent or unparseable.
+[[nodiscard]] std::optional<std::chrono::seconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+
+struct Directory {
+  std::string url{};
+  std::string new_nonce{};
+  std::string new_account{};
+  std::string new_order{};
+  std::string revoke_cert{};
+  std::string key_change{};
+  std::string terms_of_service{}; ///< "" when the CA has none
+};
+
+struct Challenge {
+  std::string type{};
+  std::string url{};
+  std::string token{}; ///< checked with util::is_acme_token() for http-01
+  std::string status{};
+};
+
+struct Authorization {
+  std::string url{};
+  std::string identifier{}; ///< the dns name, lower-cased
+  std::string status{};     ///< pending, valid, invalid, deactivated, expired, revoked
+  std::string expires{};
+  std::vector<Challenge> challenges{};
+  std::string error{}; ///< problem text of a failed challenge, for messages
+};
+
+struct Order {
+  std::string url{};
+  std::string status{}; ///< pending, ready, processing, valid, invalid
+  std::vector<std::string> authorizations{};
+  std::string finalize{};
+  std::string certificate{};
+  std::string error{}; ///< problem text when invalid
+  std::optional<std::chrono::seconds> retry_after{};
+};
+
+/// The protocol client of one ACME account. Not thread-safe: one per worker.
+class Client {
+public:
+  Client(http::Options http_options, std::string directory_url, const jose::Signer& signer);
+
+  /// GET the directory (once). Throws util::Error naming the URL.
+  const Directory& directory();
+  /// newAccount with termsOfServiceAgreed (RFC 8555 §7.3): creates the account or finds the
+  /// existing one for this key. Returns the account object (JSON text) and sets the kid.
+  std::string register_account(const std::optional<std::string>& email);
+  /// Uses an account URL already known (from registration.json).
+  void set_account_url(std::string url);
+  [[nodiscard]] const std::optional<std::string>& account_url() const noexcept { return m_kid; }
+
+  Order new_order(const std::vector<std::string>& names);
+  Order get_order(const std::string& url);
+  Authorization get_authorization(const std::string& url);
+  /// Tells the CA the challenge is ready (POST "{}").
+  void answer(const Challenge& challenge);
+  /// POST {"csr": ...} to the order's finalize URL; returns the updated order.
+  Order finalize(const Order& order, std::string_view csr_der);
+  /// POST-as-GET of the certificate URL: the PEM chain text (≤ 1 MiB).
+  std::string download_certificate(const std::string& url);
+  /// Retry-After of the last response, if any.
+  [[nodiscard]] std::optional<std::chrono::seconds> last_retry_after() const noexcept {
+    return m_last_retry_after;
+  }
+  /// Number of requests sent (for -d statistics and tests).
+  [[nodiscard]] int requests() const noexcept { return m_requests; }
+
+private:
+  http::Response post(const std::string& url, std::string_view payload, std::size_t max_body);
+  std::string take_nonce();
+  void remember_nonce(const http::Response& response);
+  void check_url(const std::string& url) const;
+  [[nodiscard]] std::string checked_url(const std::string& url) const;
+
+  http::Client m_http;
+  std::string m_directory_url;
+  const jose::Signer& m_signer;
+  std::optional<Directory> m_directory{};
+  std::optional<std::string> m_kid{};
+  std::string m_nonce{};
+  std::optional<std::chrono::seconds> m_last_retry_after{};
+  std::string m_origin{}; ///< scheme://host:port of the directory
+  int m_requests{0};
+};
+
+} // namespace certmgr::acme
+
+namespace certmgr::acme {
+
+/// Bounds of one polling loop (RFC 8555 §7.5.1): sleeps start at `first_delay` and double up to
+/// `max_delay` unless the CA's Retry-After says otherwise; at most `max_polls` requests and never
+/// past `deadline`.
+struct PollLimits {
+  std::chrono::milliseconds first_delay{200};
+  std::chrono::seconds max_delay{10};
+  int max_polls{30};
+  std::chrono::seconds deadline{300};
+};
+
+/// Polls the authorization until it is no longer pending. Throws util::Error when a bound is hit.
+Authorization poll_authorization(Client& client, const std::string& url, const PollLimits& limits);
+/// Polls the order while it is pending or processing. Throws util::Error when a bound is hit.
+Order poll_order(Client& client, const std::string& url, const PollLimits& limits);
+
+} // namespace certmgr::acme

@@ -1,0 +1,103 @@
+// certmgr/config.hpp: loads and validates certmgr.json into an immutable Config. Every key is
+// type-checked at load; a bad value, an unknown section or an unknown key is a util::Error of
+// kind ErrorKind::config whose what() reads "<file>: <JSON pointer>: <problem, quoting the value>".
+// Never writes anything. Only cli and actions see Config.
+#pragma once
+
+#include <certmgr/util/key_type.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace certmgr::config {
+
+using util::KeyType;
+
+/// Console/file thresholds of behaviour §2.4 (`info` is an alias of `verbose` [B1]).
+enum class LogLevel { quiet, normal, verbose, debug };
+
+/// http-01 with files (behaviour §2.10). Directory lookup: see challenge_dir().
+struct HttpAuth {
+  std::map<std::string, std::string> per_domain{}; ///< exact fqdn → directory, used verbatim
+  std::string default_template{};                  ///< may contain {fqdn}; "" = none
+  std::chrono::seconds delay{10};                  ///< longest wait between two polls
+  int retry{30};                                   ///< polls per authorization before giving up
+};
+
+struct Auth {
+  enum class Type { noop, http };
+  Type type{Type::noop};
+  HttpAuth http{};
+};
+
+/// The challenge directory for `fqdn` (behaviour §2.10): the exact per-domain entry, else the
+/// default template with every "{fqdn}" replaced and "{{"/"}}" unescaped; nullopt when neither.
+[[nodiscard]] std::optional<std::filesystem::path> challenge_dir(const HttpAuth& auth,
+                                                                 std::string_view fqdn);
+
+/// One configured certificate, with every inherited value resolved.
+struct Certificate {
+  std::string name{};                   ///< trimmed, lower-cased; a valid DNS name
+  std::vector<std::string> alt_names{}; ///< lower-cased, deduplicated, name first
+  std::vector<KeyType> key_types{};     ///< non-empty, no duplicates, in configured order
+  int key_size{4096};                   ///< RSA bits (meaningful when rsa is in key_types)
+  std::string key_curve{"secp384r1"};   ///< canonical curve (meaningful when ecdsa is)
+  int dhparam_size{2048};               ///< 0 = no DH params
+  bool fast_dhparam{true};              ///< RFC 7919 groups instead of generating
+  std::string ecparam_curve{"secp384r1"}; ///< "" = no EC params; canonical where possible
+  bool ocsp_must_staple{false};
+  std::optional<uid_t> file_uid{};      ///< resolved file_user; nullopt = current uid
+  std::optional<gid_t> file_gid{};      ///< resolved file_group; nullopt = current gid
+  Auth auth{};
+  /// Alt names that get a `<data_dir>/<alt> -> <name>` link: every alt name ≠ name that is not
+  /// the name of any certificate and not an alt name of another certificate [B28].
+  std::vector<std::string> link_names{};
+};
+
+struct Settings {
+  std::filesystem::path data_dir{"/etc/certmgr"};                   ///< absolute
+  std::optional<std::filesystem::path> log_file{"/var/log/certmgr/certmgr.log"}; ///< absolute
+  LogLevel log_level{LogLevel::verbose};
+  bool color_output{true};
+  std::optional<std::filesystem::path> lock_file{"/run/lock/certmgr.lock"}; ///< absolute
+  std::string acme_directory_url{"https://acme-v02.api.letsencrypt.org/directory"};
+  std::optional<std::filesystem::path> ca_bundle{}; ///< absolute; nullopt = system store
+  int renewal_days{30};
+  int archive_days{30};
+  std::chrono::seconds cert_poll_time{30};
+  std::chrono::seconds min_run_delay{300};
+  std::chrono::seconds max_run_delay{3600};
+};
+
+struct Account {
+  std::optional<std::string> email{};
+};
+
+struct Config {
+  std::filesystem::path file{}; ///< the resolved config file
+  std::filesystem::path dir{};  ///< <cfgdir>: directory of the symlink-resolved file
+  Account account{};
+  Settings settings{};
+  std::vector<Certificate> certificates{}; ///< non-empty, in configuration order
+};
+
+/// Finds the file (behaviour §2.1): an absolute `value` is used as is; a relative one is looked
+/// up in the current directory, /etc/certmgr/ and the directory of the running executable.
+/// Throws a config error "config file not found" listing the places tried.
+[[nodiscard]] std::filesystem::path locate(const std::string& value);
+
+/// Reads and validates the file at `path` (already located).
+[[nodiscard]] Config load(const std::filesystem::path& path);
+
+/// Validates JSON `text` as if read from `file`, whose directory anchors relative paths.
+/// Used by load() and by unit tests.
+[[nodiscard]] Config parse(std::string_view text, const std::filesystem::path& file);
+
+} // namespace certmgr::config

@@ -1,0 +1,28 @@
+// certmgr/util/time.hpp: the time formats certmgr writes and reads.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace certmgr::util {
+
+using Clock = std::chrono::system_clock;
+
+/// Local wall-clock time as "YYYY_MM_DD_HHMMSS" (archive directory names).
+[[nodiscard]] std::string stamp(Clock::time_point t);
+/// UTC as "YYYY-MM-DD HH:MM:SS" (the cert.pem header).
+[[nodiscard]] std::string utc_text(Clock::time_point t);
+/// UTC as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ".
+[[nodiscard]] std::string iso8601(Clock::time_point t);
+/// Local time as ISO 8601 with offset, to the millisecond ("2026-11-25T18:07:32.123+01:00"),
+/// for log file lines.
+[[nodiscard]] std::string local_iso8601(Clock::time_point t);
+/// RFC 3339 / ISO 8601 timestamp as ACME sends it ("2026-11-25T18:07:32Z", fractional seconds
+/// and numeric offsets accepted); nullopt when it does not parse.
+[[nodiscard]] std::optional<Clock::time_point> parse_rfc3339(std::string_view text);
+/// RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt otherwise.
+[[nodiscard]] std::optional<Clock::time_point> parse_http_date(std::string_view text);
+
+} // namespace certmgr::util

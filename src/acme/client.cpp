@@ -1,0 +1,164 @@
+#include <certmgr/acme.hpp>
+
+#include "json.hpp"
+
+#include <certmgr/log.hpp>
+#include <certmgr/util/base64url.hpp>
+#include <certmgr/util/error.hpp>
+#include <certmgr/util/time.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace certmgr::acme {
+namespace {
+using CurlUrlPtr = std::unique_ptr<CURLU, util::FreeWith<curl_url_cleanup>>;
+
+/// RFC 8555 §6.5: nonces are base64url; anything longer than this is not a nonce.
+constexpr std::size_t k_max_nonce_bytes = 256;
+
+std::string url_part(CURLU* url, CURLUPart part) {
+  char* value = nullptr;
+  if (curl_url_get(url, part, &value, part == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0) != CURLUE_OK)
+    return "";
+  std::string out(value);
+  curl_free(value);
+  return out;
+}
+
+/// scheme://host:port of `url`, lower-cased by libcurl; "" when it does not parse.
+std::string origin_of(const std::string& url) {
+  const CurlUrlPtr parsed(curl_url());
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
+  return fmt::format("{}://{}:{}", url_part(parsed.get(), CURLUPART_SCHEME),
+                     url_part(parsed.get(), CURLUPART_HOST), url_part(parsed.get(), CURLUPART_PORT));
+}
+
+} // namespace
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now) {
+  if (value.empty()) return std::nullopt;
+  std::chrono::seconds asked{};
+  long long seconds = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && end == value.data() + value.size()) {
+    asked = std::chrono::seconds(std::clamp<long long>(seconds, 0, 10LL * 365 * 86400));
+  } else if (ec == std::errc::result_out_of_range) {
+    asked = k_max_retry_after;
+  } else if (const auto when = util::parse_http_date(value)) {
+    asked = std::chrono::duration_cast<std::chrono::seconds>(*when - now);
+  } else {
+    return std::nullopt;
+  }
+  return std::clamp(asked, k_min_retry_after, k_max_retry_after);
+}
+
+Client::Client(http::Options http_options, std::string directory_url, const jose::Signer& signer)
+    : m_http(std::move(http_options)), m_directory_url(std::move(directory_url)),
+      m_signer(signer), m_origin(origin_of(m_directory_url)) {
+  if (m_origin.empty())
+    throw util::Error({.url = m_directory_url}, "not a valid ACME directory URL");
+}
+
+void Client::check_url(const std::string& url) const {
+  // A CA that points us at another host or scheme is hostile or broken (style.md §6).
+  if (url.size() > k_max_url_bytes || origin_of(url) != m_origin)
+    throw util::Error({.url = m_directory_url},
+                      fmt::format("the CA sent a URL outside {}: \"{}\"", m_origin,
+                                  log::printable(url, 200)));
+}
+
+std::string Client::checked_url(const std::string& url) const {
+  check_url(url);
+  return url;
+}
+
+const Directory& Client::directory() {
+  if (m_directory) return *m_directory;
+  const http::Response r = m_http.get(m_directory_url, http::k_max_json_bytes);
+  ++m_requests;
+  if (r.status != 200)
+    throw util::Error({.url = m_directory_url},
+                      fmt::format("cannot read the ACME directory: HTTP {}", r.status));
+  const auto doc = detail::parse_object(r.body, m_directory_url);
+  Directory d{.url = m_directory_url};
+  d.new_nonce = checked_url(detail::required_string(doc, "newNonce", m_directory_url));
+  d.new_account = checked_url(detail::required_string(doc, "newAccount", m_directory_url));
+  d.new_order = checked_url(detail::required_string(doc, "newOrder", m_directory_url));
+  d.revoke_cert = detail::optional_string(doc, "revokeCert", m_directory_url).value_or("");
+  d.key_change = detail::optional_string(doc, "keyChange", m_directory_url).value_or("");
+  if (const auto meta = doc.FindMember("meta"); meta != doc.MemberEnd() && meta->value.IsObject())
+    d.terms_of_service =
+        detail::optional_string(meta->value, "termsOfService", m_directory_url).value_or("");
+  m_directory = std::move(d);
+  return *m_directory;
+}
+
+void Client::remember_nonce(const http::Response& response) {
+  const std::string nonce = response.header("replay-nonce");
+  if (!nonce.empty() && nonce.size() <= k_max_nonce_bytes && util::is_base64url(nonce))
+    m_nonce = nonce;
+}
+
+std::string Client::take_nonce() {
+  if (m_nonce.empty()) {
+    const std::string& url = directory().new_nonce;
+    const http::Response r = m_http.head(url);
+    ++m_requests;
+    remember_nonce(r);
+    if (m_nonce.empty())
+      throw util::Error({.url = url}, fmt::format("no valid Replay-Nonce (HTTP {})", r.status));
+  }
+  return std::exchange(m_nonce, std::string());
+}
+
+http::Response Client::post(const std::string& url, std::string_view payload,
+                            std::size_t max_body) {
+  for (int attempt = 0;; ++attempt) {
+    const std::string body = m_signer.sign(url, take_nonce(), m_kid, payload);
+    http::Response r = m_http.post(url, body, "application/jose+json", max_body);
+    ++m_requests;
+    remember_nonce(r);
+    m_last_retry_after = parse_retry_after(r.header("retry-after"), util::Clock::now());
+    if (r.status < 400) return r;
+    std::string problem;
+    std::string type;
+    if (r.header("content-type").starts_with("application/problem+json")) {
+      rapidjson::Document doc;
+      doc.Parse<rapidjson::kParseIterativeFlag>(r.body.data(), r.body.size());
+      if (!doc.HasParseError()) {
+        problem = detail::problem_text(doc);
+        type = detail::optional_string(doc, "type", url).value_or("");
+      }
+    }
+    // RFC 8555 §6.5: the badNonce answer carries the next nonce; retry with it at once.
+    if (type == "urn:ietf:params:acme:error:badNonce" && attempt < k_max_bad_nonce_retries)
+      continue;
+    if (problem.empty()) problem = fmt::format("HTTP {}", r.status);
+    throw util::Error({.url = url}, fmt::format("the CA refused the request: {}", problem));
+  }
+}
+
+std::string Client::register_account(const std::optional<std::string>& email) {
+  std::string payload = R"({"termsOfServiceAgreed":true)";
+  if (email) payload += fmt::format(R"(,"contact":[{}])", jose::json_string("mailto:" + *email));
+  payload += "}";
+  const std::string& url = directory().new_account;
+  m_kid.reset(); // newAccount is signed with the JWK (RFC 8555 §6.2)
+  const http::Response r = post(url, payload, http::k_max_json_bytes);
+  const std::string location = r.header("location");
+  if (location.empty()) throw util::Error({.url = url}, "the CA sent no account URL");
+  m_kid = checked_url(location);
+  detail::parse_object(r.body, url); // must be a JSON object even though we keep it as text
+  return r.body;
+}
+
+void Client::set_account_url(std::string url) {
+  check_url(url);
+  m_kid = std::move(url);
+}
+
+} // namespace certmgr::acme

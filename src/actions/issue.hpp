@@ -1,0 +1,38 @@
+// src/actions/issue.hpp: one issuance (behaviour §5.3, §6.2–§6.5): fresh key, CSR, order,
+// http-01 authorizations, finalize, download, and a check of what the CA returned before anyone
+// stores it.
+#pragma once
+
+#include "account.hpp"
+
+#include <certmgr/config.hpp>
+#include <certmgr/crypto.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace certmgr::actions {
+
+struct Issued {
+  crypto::Key key;
+  crypto::Certificate leaf;
+  std::vector<crypto::Certificate> chain; ///< intermediates, leaf's issuer first
+  bool must_staple_dropped{false};
+};
+
+struct IssueRequest {
+  const config::Certificate* certificate{nullptr};
+  crypto::KeySpec key{};
+  std::chrono::seconds cert_poll_time{30};
+};
+
+/// Throws util::Error with a message for the "[name] " line of the certificate.
+[[nodiscard]] Issued issue(Account& account, const IssueRequest& request);
+
+/// Checks a chain from the CA against the request: at least leaf + one intermediate, the leaf
+/// holds `key`'s public key and exactly `names`, each certificate is issued by the next.
+/// Throws util::Error naming `source`.
+void check_chain(const std::vector<crypto::Certificate>& chain, const crypto::Key& key,
+                 const std::vector<std::string>& names, const std::string& source);
+
+} // namespace certmgr::actions

@@ -1,0 +1,308 @@
+#include <certmgr/actions.hpp>
+
+#include "account.hpp"
+#include "issue.hpp"
+#include "layout.hpp"
+#include "plan.hpp"
+
+#include <certmgr/log.hpp>
+#include <certmgr/store.hpp>
+#include <certmgr/util/error.hpp>
+#include <certmgr/util/fs.hpp>
+#include <certmgr/util/time.hpp>
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <set>
+#include <sys/stat.h>
+
+namespace certmgr::actions {
+namespace {
+using util::KeyType;
+
+struct Run {
+  const config::Config& config;
+  store::Paths paths;
+  util::Clock::time_point now;
+  Account account;
+  Force force;
+};
+
+/// One key type of one certificate: what is installed, what was decided, what was issued.
+struct KeyWork {
+  KeyType kt{};
+  KeyState installed{};
+  std::string key_pem{}; ///< installed keys/key.pem, verbatim
+  std::vector<crypto::Certificate> chain{};
+  Decision decision{};
+  std::optional<Issued> issued{};
+};
+
+std::optional<std::string> read(const Run& run, const config::Certificate& cert,
+                                const std::string& relative) {
+  return store::read(run.paths, cert.name, relative);
+}
+
+/// Key types whose must-staple request the CA ignored ([B58]-style loop guard, webpki §1).
+std::set<std::string> read_dropped(const Run& run, const config::Certificate& cert) {
+  std::set<std::string> out;
+  const auto text = read(run, cert, layout::k_state);
+  if (!text) return out;
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(text->data(), text->size());
+  if (doc.HasParseError() || !doc.IsObject()) return out;
+  const auto it = doc.FindMember("must_staple_dropped");
+  if (it == doc.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& v : it->value.GetArray())
+    if (v.IsString()) out.insert(v.GetString());
+  return out;
+}
+
+KeyWork load(const Run& run, const config::Certificate& cert, KeyType kt,
+             const std::set<std::string>& dropped) {
+  KeyWork work{.kt = kt};
+  const auto cert_text = read(run, cert, layout::cert_path(kt));
+  const auto key_text = read(run, cert, layout::key_path(kt));
+  if (!cert_text || !key_text) return work;
+  const std::string source = (run.paths.data_dir / cert.name / layout::cert_path(kt)).string();
+  auto certs = crypto::scan_certificates(*cert_text, source);
+  if (certs.empty()) return work;
+  const crypto::Key key =
+      crypto::Key::from_pem(*key_text, (run.paths.data_dir / cert.name / layout::key_path(kt)).string());
+  work.installed = {.leaf = certs.front(),
+                    .key_spec = key.spec(),
+                    .key_public_der = key.public_der(),
+                    .must_staple_dropped = dropped.contains(std::string(util::key_type_name(kt)))};
+  work.key_pem = *key_text;
+  work.chain.assign(certs.begin() + 1, certs.end());
+  return work;
+}
+
+crypto::KeySpec key_spec(const config::Certificate& cert, KeyType kt) {
+  return {.type = kt, .rsa_bits = cert.key_size, .curve = cert.key_curve};
+}
+
+std::vector<KeyWork> plan(const Run& run, const config::Certificate& cert) {
+  const auto dropped = read_dropped(run, cert);
+  std::vector<KeyWork> works;
+  for (const KeyType kt : cert.key_types) {
+    KeyWork work = run.force == Force::yes ? KeyWork{.kt = kt} : load(run, cert, kt, dropped);
+    const Wanted wanted{.key = key_spec(cert, kt),
+                        .name = cert.name,
+                        .names = cert.alt_names,
+                        .must_staple = cert.ocsp_must_staple,
+                        .renewal_days = run.config.settings.renewal_days};
+    work.decision = run.force == Force::yes ? Decision{true, "forced renewal"}
+                                            : decide(work.installed, wanted, run.now);
+    if (work.decision.issue) {
+      log::info("[{}] {}: {}", cert.name, util::key_type_name(kt), work.decision.reason);
+    } else {
+      log::debug("[{}] {}: {}", cert.name, util::key_type_name(kt), work.decision.reason);
+    }
+    works.push_back(std::move(work));
+  }
+  return works;
+}
+
+/// Issues every due key type; stops at the first failure, whose message is returned, so that
+/// what was issued before it is still installed [B39].
+std::string issue_due(Run& run, const config::Certificate& cert, std::vector<KeyWork>& works) {
+  for (KeyWork& work : works) {
+    if (!work.decision.issue) continue;
+    try {
+      work.issued = issue(run.account, {.certificate = &cert,
+                                        .key = key_spec(cert, work.kt),
+                                        .cert_poll_time = run.config.settings.cert_poll_time});
+      log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
+                    util::key_type_name(work.kt), util::utc_text(work.issued->leaf.not_after()));
+    } catch (const std::exception& e) {
+      return fmt::format("{}: {}", util::key_type_name(work.kt), e.what());
+    }
+  }
+  return "";
+}
+
+layout::ParamsText plan_params(const Run& run, const config::Certificate& cert) {
+  const auto text = read(run, cert, layout::k_params);
+  const crypto::Params installed = crypto::scan_params(text.value_or(""));
+  const bool regenerate = run.force == Force::yes;
+  layout::ParamsText out;
+  if (cert.dhparam_size > 0) {
+    if (!regenerate && installed.dh_bits == cert.dhparam_size) {
+      out.dh = installed.dh_pem;
+    } else {
+      if (!cert.fast_dhparam)
+        log::progress("[{}] generating {}-bit DH parameters (this takes a while)", cert.name,
+                      cert.dhparam_size);
+      out.dh = crypto::dh_params(cert.dhparam_size, cert.fast_dhparam);
+    }
+  }
+  if (!cert.ecparam_curve.empty()) {
+    out.ec = (!regenerate && installed.ec_curve == cert.ecparam_curve)
+                 ? installed.ec_pem
+                 : crypto::ec_params(cert.ecparam_curve);
+  }
+  return out;
+}
+
+std::optional<crypto::Certificate> root_of(const Run& run, KeyType kt) {
+  const auto path = run.config.dir / fmt::format("root_cert.{}.pem", util::key_type_name(kt));
+  const auto text = util::read_file(path);
+  if (!text) return std::nullopt;
+  auto certs = crypto::scan_certificates(*text, path.string());
+  if (certs.empty()) throw util::Error({.file = path.string()}, "holds no certificate");
+  return certs.front();
+}
+
+void stage_key_type(const Run& run, store::Transaction& tx, const KeyWork& work,
+                    const layout::ParamsText& params) {
+  const KeyType kt = work.kt;
+  const crypto::Certificate& leaf = work.issued ? work.issued->leaf : *work.installed.leaf;
+  const auto& chain = work.issued ? work.issued->chain : work.chain;
+  const std::string cert_file = layout::certificate_file(leaf, chain, nullptr, params);
+  tx.write(layout::cert_path(kt), cert_file, store::k_public_file_mode);
+  tx.write(layout::chain_path(kt), layout::chain_file(chain), store::k_public_file_mode);
+  if (const auto root = root_of(run, kt)) {
+    tx.write(layout::cert_root_path(kt), layout::certificate_file(leaf, chain, &*root, params),
+             store::k_public_file_mode);
+  } else {
+    tx.remove(layout::cert_root_path(kt));
+  }
+  if (work.issued) {
+    const util::Secret key_pem = work.issued->key.to_pem();
+    tx.write(layout::key_path(kt), key_pem, store::k_key_file_mode);
+    tx.write(layout::key_cert_path(kt), util::Secret(std::string(key_pem.reveal()) + "\n" + cert_file),
+             store::k_key_file_mode);
+  } else {
+    tx.write(layout::key_cert_path(kt), util::Secret(work.key_pem + "\n" + cert_file),
+             store::k_key_file_mode);
+  }
+}
+
+std::string state_file(const std::vector<KeyWork>& works, const std::set<std::string>& dropped) {
+  std::string list;
+  for (const KeyWork& work : works) {
+    const std::string kt(util::key_type_name(work.kt));
+    const bool is_dropped = work.issued ? work.issued->must_staple_dropped : dropped.contains(kt);
+    if (!is_dropped) continue;
+    list += fmt::format("{}\"{}\"", list.empty() ? "" : ",", kt);
+  }
+  return list.empty() ? "" : fmt::format("{{\"must_staple_dropped\":[{}]}}\n", list);
+}
+
+void stage(const Run& run, const config::Certificate& cert, store::Transaction& tx,
+           const std::vector<KeyWork>& works, const layout::ParamsText& params) {
+  const std::string params_text = layout::params_file(params);
+  if (params_text.empty()) {
+    tx.remove(layout::k_params);
+  } else {
+    tx.write(layout::k_params, params_text, store::k_key_file_mode);
+  }
+  for (const KeyWork& work : works)
+    if (work.issued || work.installed.leaf) stage_key_type(run, tx, work, params);
+  for (const KeyType kt : {KeyType::rsa, KeyType::ecdsa}) {
+    if (std::ranges::find(cert.key_types, kt) == cert.key_types.end())
+      tx.remove(std::string(util::key_type_name(kt))); // [B30]: key type no longer configured
+  }
+  const std::string state = state_file(works, read_dropped(run, cert));
+  if (state.empty()) {
+    tx.remove(layout::k_state);
+  } else {
+    tx.write(layout::k_state, state, store::k_public_file_mode);
+  }
+}
+
+void warn_new_drops(const config::Certificate& cert, const std::vector<KeyWork>& works) {
+  for (const KeyWork& work : works) {
+    if (work.issued && work.issued->must_staple_dropped && !work.installed.must_staple_dropped)
+      log::warning("[{}] {}: the CA left out the OCSP must-staple extension; not asking again "
+                   "until the setting changes", cert.name, util::key_type_name(work.kt));
+  }
+}
+
+std::string summary(const config::Certificate& cert, const std::vector<KeyWork>& works,
+                    const std::vector<std::string>& changed) {
+  std::vector<std::string> issued;
+  std::optional<util::Clock::time_point> until;
+  for (const KeyWork& work : works) {
+    if (!work.issued) continue;
+    issued.emplace_back(util::key_type_name(work.kt));
+    until = until ? std::min(*until, work.issued->leaf.not_after()) : work.issued->leaf.not_after();
+  }
+  if (issued.empty()) return fmt::format("[{}] updated {}", cert.name, fmt::join(changed, ", "));
+  return fmt::format("[{}] new {} certificate{} for {}, valid until {} UTC", cert.name,
+                     fmt::join(issued, " and "), issued.size() > 1 ? "s" : "",
+                     fmt::join(cert.alt_names, ", "), util::utc_text(*until));
+}
+
+void renew(Run& run, const config::Certificate& cert) {
+  const bool archive = run.config.settings.archive_days > 0;
+  for (const auto& line : store::recover(run.paths, cert.name, run.now, archive))
+    log::info("[{}] {}", cert.name, line);
+  std::vector<KeyWork> works = plan(run, cert);
+  const std::string failure = issue_due(run, cert, works);
+  const layout::ParamsText params = plan_params(run, cert);
+  store::Transaction tx(run.paths, cert.name, {.uid = cert.file_uid, .gid = cert.file_gid});
+  stage(run, cert, tx, works, params);
+  if (!tx.empty()) {
+    util::make_dirs(run.paths.data_dir, store::k_public_dir_mode);
+    const auto changed = tx.commit(util::Clock::now(), archive);
+    log::info("[{}] committed: {}", cert.name, fmt::join(changed, ", "));
+    warn_new_drops(cert, works);
+    log::notice("{}", summary(cert, works, changed));
+  }
+  if (!failure.empty()) throw util::Error(failure);
+}
+
+bool update_one(Run& run, const config::Certificate& cert) noexcept {
+  try {
+    renew(run, cert);
+    return true;
+  } catch (const std::exception& e) {
+    log::error("[{}] {}", cert.name, e.what());
+  }
+  return false;
+}
+
+void sync_links(const Run& run) {
+  std::map<std::string, std::string> wanted;
+  std::set<std::string> names;
+  for (const auto& cert : run.config.certificates) {
+    names.insert(cert.name);
+    struct stat st {};
+    if (::lstat((run.paths.data_dir / cert.name).c_str(), &st) != 0) continue; // never issued
+    for (const auto& alt : cert.link_names) wanted.emplace(alt, cert.name);
+  }
+  if (wanted.empty() && ::access(run.paths.data_dir.c_str(), F_OK) != 0) return;
+  for (const auto& line : store::sync_links(run.paths, wanted, names)) {
+    if (line.find(" not ") != std::string::npos) {
+      log::warning("{}: {}", run.paths.data_dir.string(), line);
+    } else {
+      log::progress("{}", line);
+    }
+  }
+}
+} // namespace
+
+int update(const config::Config& config, const UpdateOptions& options) {
+  Selection selection = select(config, options.names);
+  Run run{.config = config,
+          .paths = {.data_dir = config.settings.data_dir},
+          .now = util::Clock::now(),
+          .account = Account(config),
+          .force = options.force};
+  int failed = selection.unknown;
+  for (const config::Certificate* cert : selection.certificates)
+    if (!update_one(run, *cert)) ++failed;
+  try {
+    sync_links(run);
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    ++failed;
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+} // namespace certmgr::actions

@@ -1,0 +1,128 @@
+#include <certmgr/http.hpp>
+
+#include <certmgr/util/error.hpp>
+#include <certmgr/util/text.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace certmgr::http {
+namespace {
+/// Headers are small in every protocol we speak; more is a hostile or broken server.
+constexpr std::size_t k_max_header_bytes = 64 * 1024;
+/// A server that sends less than this many bytes per k_low_speed_time is treated as stalled.
+constexpr long k_low_speed_bytes = 1;
+constexpr long k_low_speed_time_s = 30;
+
+struct Sink {
+  Response* response{nullptr};
+  std::size_t max_body_bytes{0};
+  std::size_t header_bytes{0};
+  bool too_large{false};
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  const std::size_t n = size * count;
+  if (sink->response->body.size() + n > sink->max_body_bytes) {
+    sink->too_large = true;
+    return 0; // makes curl abort with CURLE_WRITE_ERROR
+  }
+  sink->response->body.append(data, n);
+  return n;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  const std::size_t n = size * count;
+  sink->header_bytes += n;
+  if (sink->header_bytes > k_max_header_bytes) {
+    sink->too_large = true;
+    return 0;
+  }
+  const std::string_view line(data, n);
+  // A new status line (after 1xx) starts a new header set.
+  if (line.starts_with("HTTP/")) sink->response->headers.clear();
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return n;
+  sink->response->headers.emplace(util::ascii_lower(std::string(line.substr(0, colon))),
+                                  trim(line.substr(colon + 1)));
+  return n;
+}
+} // namespace
+
+std::string Response::header(std::string_view name) const {
+  const auto it = headers.find(std::string(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+void global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+Client::Client(Options options) : m_options(std::move(options)), m_curl(curl_easy_init()) {
+  if (!m_curl) throw util::Error("cannot initialise libcurl");
+}
+
+Response Client::get(const std::string& url, std::size_t max_body_bytes) {
+  curl_easy_setopt(m_curl.get(), CURLOPT_HTTPGET, 1L);
+  return perform(url, max_body_bytes);
+}
+
+Response Client::head(const std::string& url) {
+  curl_easy_setopt(m_curl.get(), CURLOPT_NOBODY, 1L);
+  Response r = perform(url, 0);
+  curl_easy_setopt(m_curl.get(), CURLOPT_NOBODY, 0L);
+  return r;
+}
+
+Response Client::post(const std::string& url, std::string_view body,
+                      std::string_view content_type, std::size_t max_body_bytes) {
+  CURL* c = m_curl.get();
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, std::string(body).c_str());
+  const std::string type = fmt::format("Content-Type: {}", content_type);
+  curl_slist* list = curl_slist_append(nullptr, type.c_str());
+  const std::unique_ptr<curl_slist, util::FreeWith<curl_slist_free_all>> headers(list);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  Response r = perform(url, max_body_bytes);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  return r;
+}
+
+Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
+  CURL* c = m_curl.get();
+  Response response;
+  Sink sink{.response = &response, .max_body_bytes = max_body_bytes};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
+                   m_options.plain_http == PlainHttp::allow ? "http,https" : "https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(m_options.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(m_options.request_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, k_low_speed_bytes);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, k_low_speed_time_s);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, m_options.user_agent.c_str());
+  if (m_options.ca_bundle) curl_easy_setopt(c, CURLOPT_CAINFO, m_options.ca_bundle->c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+  const CURLcode rc = curl_easy_perform(c);
+  curl_easy_setopt(c, CURLOPT_POST, 0L);
+  if (sink.too_large)
+    throw util::Error({.url = url}, fmt::format("response larger than {} bytes", max_body_bytes));
+  if (rc != CURLE_OK) throw util::Error({.url = url}, curl_easy_strerror(rc));
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+} // namespace certmgr::http

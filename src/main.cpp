@@ -1,0 +1,3 @@
+#include <certmgr/cli.hpp>
+
+int main(int argc, char** argv) { return certmgr::cli::run(argc, argv); }

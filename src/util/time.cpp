@@ -1,0 +1,81 @@
+#include <certmgr/util/time.hpp>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace certmgr::util {
+namespace {
+std::tm local_tm(Clock::time_point t) {
+  const std::time_t s = Clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&s, &tm);
+  return tm;
+}
+
+std::tm utc_tm(Clock::time_point t) {
+  const std::time_t s = Clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  return tm;
+}
+
+std::string format_tm(const std::tm& tm, const char* format) {
+  std::array<char, 64> buf{};
+  const std::size_t n = std::strftime(buf.data(), buf.size(), format, &tm);
+  return {buf.data(), n};
+}
+} // namespace
+
+std::string stamp(Clock::time_point t) { return format_tm(local_tm(t), "%Y_%m_%d_%H%M%S"); }
+
+std::string utc_text(Clock::time_point t) { return format_tm(utc_tm(t), "%Y-%m-%d %H:%M:%S"); }
+
+std::string iso8601(Clock::time_point t) { return format_tm(utc_tm(t), "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string local_iso8601(Clock::time_point t) {
+  const std::tm tm = local_tm(t);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  std::string zone = format_tm(tm, "%z"); // +0100 → +01:00 (ISO 8601 extended)
+  if (zone.size() == 5) zone.insert(3, ":");
+  return fmt::format("{}.{:03}{}", format_tm(tm, "%Y-%m-%dT%H:%M:%S"), ms, zone);
+}
+
+std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text.substr(0, 64));
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  if (*rest == '.') {
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  long offset = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int hours = 0, minutes = 0, used = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d%n", &hours, &minutes, &used) != 2 || used != 5)
+      return std::nullopt;
+    offset = (hours * 3600L + minutes * 60L) * (*rest == '-' ? -1 : 1);
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  return Clock::from_time_t(timegm(&tm) - offset);
+}
+
+std::optional<Clock::time_point> parse_http_date(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text.substr(0, 64));
+  const char* rest = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0') return std::nullopt;
+  return Clock::from_time_t(timegm(&tm));
+}
+
+} // namespace certmgr::util
