@@ -57,6 +57,17 @@ std::string origin(const std::string& url) {
   return url.substr(0, url.find('/', scheme_end + 3));
 }
 
+/// A run killed inside util::write_file_atomic leaves its hidden temporary file behind; the
+/// real file is intact (old or new), so the leftover is only removed.
+void remove_leftovers(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".") && name.find(".tmp-") != std::string::npos)
+      std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 crypto::Key load_or_create_key(const std::filesystem::path& path) {
   if (const auto pem = util::read_file(path)) return crypto::Key::from_pem(*pem, path.string());
   log::progress("[acme] generating account key {}", path.string());
@@ -82,6 +93,7 @@ acme::Client& Account::client() {
 void Account::open() {
   const auto dir = m_config.settings.data_dir / "account";
   util::make_dirs(dir, store::k_private_dir_mode);
+  remove_leftovers(dir);
   m_signer = std::make_unique<jose::Signer>(load_or_create_key(dir / "client.key"));
   const std::string& url = m_config.settings.acme_directory_url;
   auto client = std::make_unique<acme::Client>(http_options(m_config), url, *m_signer);

@@ -243,6 +243,13 @@ void renew(Run& run, const config::Certificate& cert) {
     log::info("[{}] {}", cert.name, line);
   std::vector<KeyWork> works = plan(run, cert);
   const std::string failure = issue_due(run, cert, works);
+  const bool nothing_to_install = std::ranges::none_of(
+      works, [](const KeyWork& w) { return w.issued || w.installed.leaf; });
+  if (nothing_to_install && !store::read(run.paths, cert.name, layout::k_params)) {
+    // A certificate that was never issued gets no files at all, not even params.pem.
+    if (!failure.empty()) throw util::Error(failure);
+    return;
+  }
   const layout::ParamsText params = plan_params(run, cert);
   store::Transaction tx(run.paths, cert.name, {.uid = cert.file_uid, .gid = cert.file_gid});
   stage(run, cert, tx, works, params);

@@ -40,9 +40,10 @@ std::string local_iso8601(Clock::time_point t) {
   const std::tm tm = local_tm(t);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  std::string zone = format_tm(tm, "%z"); // +0100 → +01:00 (ISO 8601 extended)
-  if (zone.size() == 5) zone.insert(3, ":");
-  return fmt::format("{}.{:03}{}", format_tm(tm, "%Y-%m-%dT%H:%M:%S"), ms, zone);
+  const std::string zone = format_tm(tm, "%z"); // +0100 → +01:00 (ISO 8601 extended)
+  const std::string_view z(zone);
+  return fmt::format("{}.{:03}{}:{}", format_tm(tm, "%Y-%m-%dT%H:%M:%S"), ms, z.substr(0, 3),
+                     z.substr(std::min<std::size_t>(3, z.size())));
 }
 
 std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {

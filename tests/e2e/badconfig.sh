@@ -21,7 +21,9 @@ mkdir -p "$T/cases" "$T/challenges" "$RUN_DIR"
 # a CA bundle that exists (never used: the no-lab port is closed)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=unused" \
   -keyout "$T/ca-key.pem" -out "$T/ca.pem" >/dev/null 2>&1 || fail "openssl req"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # settings members of the base config, in order; @SET@ = all of them, @SET-k1-k2@ = all but k1, k2
 SET_KEYS=(data_dir log_file lock_file acme_directory_url ca_bundle key_size key_curve auth)

@@ -10,7 +10,7 @@
 #     occurrence) of rename/renameat/renameat2/symlink/symlinkat/link/linkat/unlink/unlinkat/mkdir/
 #     mkdirat the run is repeated with strace killing certmgr on entry of that call, followed by
 #     tree-check, recovery and tree-check --after-run.  Bounded by CRASH_SWEEP_SECONDS (default
-#     150; 0 = no bound): points are visited in a seeded random order and the coverage is printed.
+#     100; 0 = no bound): points are visited in a seeded random order and the coverage is printed.
 # Environment: CRASH_SEED (default: from the clock, printed), CRASH_ITERATIONS, CRASH_SWEEP_SECONDS.
 set -uo pipefail
 
@@ -23,7 +23,7 @@ source "$HERE/../lab/check.sh"
 TREE_CHECK=$HERE/../fault/tree-check
 
 ITERATIONS=${CRASH_ITERATIONS:-60}
-SWEEP_SECONDS=${CRASH_SWEEP_SECONDS:-150}
+SWEEP_SECONDS=${CRASH_SWEEP_SECONDS:-100}
 SEED=${CRASH_SEED:-$(($(date +%s%N) / 1000 % 32768))}
 echo "crash test seed: $SEED (rerun with CRASH_SEED=$SEED)"
 RANDOM=$SEED

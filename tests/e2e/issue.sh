@@ -143,11 +143,12 @@ top_level_only() {
 check "nothing else in data_dir" top_level_only
 check "account files mode 600" account_modes
 tokens=$(validation_gets)
-check "3 validation GETs per challenge token" test $? = 0
-if [[ $LAB_SETUP == stable ]]; then
-  # no authorization reuse: one token per name per order (multi 3+3, rsaonly 1, both 1+1)
-  check "9 challenge tokens validated (got $tokens)" test "$tokens" = 9
-fi
+check "3 validation GETs per challenge token, all answered 200" test $? = 0
+# Pebble's own record of the challenges it validated: the same tokens, at least one per name
+# (multi.test 3, rsaonly.test 1, both.test 1; 9 when every order gets fresh authorizations)
+pebble_tokens=$(grep -o 'Attempting to validate w/ HTTP: [^ ]*' "$PEBBLE_LOG" | sort -u | wc -l)
+check "nginx served the $pebble_tokens tokens Pebble validated (nginx: $tokens)" test "$tokens" = "$pebble_tokens"
+check "at least 5 challenges validated ($pebble_tokens)" test "$pebble_tokens" -ge 5
 
 echo "== second run: nothing due"
 req0=$(lab_requests)
@@ -234,26 +235,32 @@ flock -F -n "$LOCK" sleep 60 &
 holder=$!
 lab_track_pid "$holder"
 held() {
-  local i
-  for ((i = 0; i < 100; i++)); do
+  local deadline=$((SECONDS + 15))
+  while ((SECONDS < deadline)); do
     flock -n "$LOCK" true 2>/dev/null || return 0
+    kill -0 "$holder" 2>/dev/null || { echo "  the flock holder exited" >&2; return 1; }
     sleep 0.05
   done
   return 1
 }
-check "test holds the lock" held
-req0=$(lab_requests)
-hash0=$(tree_hash "$D")
-run_certmgr locked -c "$CFG" update --force
-check "lock busy: exit 3" rc_is 3
-check "lock busy: stdout empty" is_empty "$OUT"
-check "lock busy: 0 CA requests" requests_delta_is "$req0" 0
-check "lock busy: tree unchanged" test "$(tree_hash "$D")" = "$hash0"
+if held; then
+  t_pass "test holds the lock"
+  req0=$(lab_requests)
+  hash0=$(tree_hash "$D")
+  run_certmgr locked -c "$CFG" update --force
+  check "lock busy: exit 3" rc_is 3
+  check "lock busy: stdout empty" is_empty "$OUT"
+  check "lock busy: 0 CA requests" requests_delta_is "$req0" 0
+  check "lock busy: tree unchanged" test "$(tree_hash "$D")" = "$hash0"
+else
+  t_fail "test holds the lock (lock test skipped)"
+fi
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 lab_untrack_pid "$holder"
 
 echo "== usage errors"
+hash0=$(tree_hash "$D")
 for argv in "update --debug" "example.com" "update --no-such-option"; do
   # shellcheck disable=SC2086
   run_certmgr usage -c "$CFG" $argv

@@ -541,6 +541,40 @@ TEST_CASE("a commit that fails before the switch leaves the installed generation
   CHECK(*store::read(paths, k_name, "rsa/cert.pem") == "rsa cert 2");
 }
 
+TEST_CASE("a commit replaces an old alt-name link at its name but not a link made by others") {
+  const TempDir dir;
+  const store::Paths paths = make_paths(dir);
+  fs::create_symlink("other.org", paths.data_dir / k_name); // example.org was an alt of other.org
+  {
+    store::Transaction tx(paths, k_name, {});
+    stage(tx, k_first);
+    tx.commit(k_now, true);
+  }
+  check_consistent(paths, k_first, 1);
+
+  const TempDir elsewhere;
+  const store::Paths foreign = make_paths(elsewhere);
+  fs::create_symlink("/srv/certs/example.org", foreign.data_dir / k_name);
+  store::Transaction tx(foreign, k_name, {});
+  stage(tx, k_first);
+  CHECK_THROWS_WITH_AS(tx.commit(k_now, true), doctest::Contains("not replaced"), util::Error);
+  CHECK(fs::read_symlink(foreign.data_dir / k_name) == "/srv/certs/example.org");
+  CHECK_FALSE(present(foreign.data_dir / ".generations"));
+}
+
+TEST_CASE("a legacy adoption that fails at the switch puts the legacy directory back") {
+  const TempDir dir;
+  const store::Paths paths = make_paths(dir);
+  write_text(paths.data_dir / k_name / "rsa" / "cert.pem", "rsa cert py");
+  write_text(paths.data_dir / ("." + k_name + ".link-tmp") / "file", "x"); // switch fails
+  store::Transaction tx(paths, k_name, {});
+  tx.write("rsa/cert.pem", "rsa cert 2", store::k_public_file_mode);
+  CHECK_THROWS_AS(tx.commit(k_now, true), util::Error);
+  CHECK(fs::is_directory(fs::symlink_status(paths.data_dir / k_name)));
+  CHECK(files_below(paths.data_dir / k_name) == Files{{"rsa/cert.pem", "rsa cert py"}});
+  CHECK(entries(generations(paths)).empty());
+}
+
 TEST_CASE("a commit whose archiving fails says the new generation is installed") {
   const ScopedUtc utc;
   const TempDir dir;

@@ -19,7 +19,9 @@ public:
   Secret& operator=(const Secret&) = default;
   Secret(Secret&&) noexcept = default;
   Secret& operator=(Secret&&) noexcept = default;
-  ~Secret() { explicit_bzero(m_bytes.data(), m_bytes.size()); }
+  ~Secret() {
+    if (!m_bytes.empty()) explicit_bzero(m_bytes.data(), m_bytes.size());
+  }
 
   [[nodiscard]] std::string_view reveal() const noexcept { return {m_bytes.data(), m_bytes.size()}; }
   [[nodiscard]] bool empty() const noexcept { return m_bytes.empty(); }
