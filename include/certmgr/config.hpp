@@ -12,9 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <sys/types.h>
+#include <vector>
 
 namespace certmgr::config {
 
@@ -44,17 +43,17 @@ struct Auth {
 
 /// One configured certificate, with every inherited value resolved.
 struct Certificate {
-  std::string name{};                   ///< trimmed, lower-cased; a valid DNS name
-  std::vector<std::string> alt_names{}; ///< lower-cased, deduplicated, name first
-  std::vector<KeyType> key_types{};     ///< non-empty, no duplicates, in configured order
-  int key_size{4096};                   ///< RSA bits (meaningful when rsa is in key_types)
-  std::string key_curve{"secp384r1"};   ///< canonical curve (meaningful when ecdsa is)
-  int dhparam_size{2048};               ///< 0 = no DH params
-  bool fast_dhparam{true};              ///< RFC 7919 groups instead of generating
+  std::string name{};                     ///< trimmed, lower-cased; a valid DNS name
+  std::vector<std::string> alt_names{};   ///< lower-cased, deduplicated, name first
+  std::vector<KeyType> key_types{};       ///< non-empty, no duplicates, in configured order
+  int key_size{4096};                     ///< RSA bits (meaningful when rsa is in key_types)
+  std::string key_curve{"secp384r1"};     ///< canonical curve (meaningful when ecdsa is)
+  int dhparam_size{2048};                 ///< 0 = no DH params
+  bool fast_dhparam{true};                ///< RFC 7919 groups instead of generating
   std::string ecparam_curve{"secp384r1"}; ///< "" = no EC params; canonical where possible
   bool ocsp_must_staple{false};
-  std::optional<uid_t> file_uid{};      ///< resolved file_user; nullopt = current uid
-  std::optional<gid_t> file_gid{};      ///< resolved file_group; nullopt = current gid
+  std::optional<uid_t> file_uid{}; ///< resolved file_user; nullopt = current uid
+  std::optional<gid_t> file_gid{}; ///< resolved file_group; nullopt = current gid
   Auth auth{};
   /// Alt names that get a `<data_dir>/<alt> -> <name>` link: every alt name ≠ name that is not
   /// the name of any certificate and not an alt name of another certificate [B28].
@@ -62,7 +61,7 @@ struct Certificate {
 };
 
 struct Settings {
-  std::filesystem::path data_dir{"/etc/certmgr"};                   ///< absolute
+  std::filesystem::path data_dir{"/etc/certmgr"};                                ///< absolute
   std::optional<std::filesystem::path> log_file{"/var/log/certmgr/certmgr.log"}; ///< absolute
   LogLevel log_level{LogLevel::verbose};
   bool color_output{true};

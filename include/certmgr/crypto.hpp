@@ -135,7 +135,8 @@ struct Params {
   std::string dh_pem{};   ///< the DH PARAMETERS block, or ""
   int dh_bits{0};         ///< its prime size, 0 when absent
   std::string ec_pem{};   ///< the EC PARAMETERS block, or ""
-  std::string ec_curve{}; ///< its curve, canonical where canonical_curve knows it, else OpenSSL's short name
+  std::string ec_curve{}; ///< its curve, canonical where canonical_curve knows it, else OpenSSL's
+                          ///< short name
 };
 [[nodiscard]] Params scan_params(std::string_view text);
 

@@ -49,8 +49,7 @@ template <class... Args> void info(fmt::format_string<Args...> f, Args&&... args
   if (enabled(Level::info)) write(Level::info, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args> void progress(fmt::format_string<Args...> f, Args&&... args) {
-  if (enabled(Level::progress))
-    write(Level::progress, fmt::format(f, std::forward<Args>(args)...));
+  if (enabled(Level::progress)) write(Level::progress, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args> void notice(fmt::format_string<Args...> f, Args&&... args) {
   if (enabled(Level::notice)) write(Level::notice, fmt::format(f, std::forward<Args>(args)...));

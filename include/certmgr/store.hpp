@@ -22,10 +22,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <sys/types.h>
 #include <variant>
 #include <vector>
-
-#include <sys/types.h>
 
 namespace certmgr::store {
 

@@ -1,7 +1,5 @@
-#include <certmgr/acme.hpp>
-
 #include "json.hpp"
-
+#include <certmgr/acme.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
@@ -33,7 +31,8 @@ std::string origin_of(const std::string& url) {
   const CurlUrlPtr parsed(curl_url());
   if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return "";
   return fmt::format("{}://{}:{}", url_part(parsed.get(), CURLUPART_SCHEME),
-                     url_part(parsed.get(), CURLUPART_HOST), url_part(parsed.get(), CURLUPART_PORT));
+                     url_part(parsed.get(), CURLUPART_HOST),
+                     url_part(parsed.get(), CURLUPART_PORT));
 }
 
 } // namespace
@@ -57,8 +56,8 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 }
 
 Client::Client(http::Options http_options, std::string directory_url, const jose::Signer& signer)
-    : m_http(std::move(http_options)), m_directory_url(std::move(directory_url)),
-      m_signer(signer), m_origin(origin_of(m_directory_url)) {
+    : m_http(std::move(http_options)), m_directory_url(std::move(directory_url)), m_signer(signer),
+      m_origin(origin_of(m_directory_url)) {
   if (m_origin.empty())
     throw util::Error({.url = m_directory_url}, "not a valid ACME directory URL");
 }
@@ -66,9 +65,8 @@ Client::Client(http::Options http_options, std::string directory_url, const jose
 void Client::check_url(const std::string& url) const {
   // A CA that points us at another host or scheme is hostile or broken (style.md §6).
   if (url.size() > k_max_url_bytes || origin_of(url) != m_origin)
-    throw util::Error({.url = m_directory_url},
-                      fmt::format("the CA sent a URL outside {}: \"{}\"", m_origin,
-                                  log::printable(url, 200)));
+    throw util::Error({.url = m_directory_url}, fmt::format("the CA sent a URL outside {}: \"{}\"",
+                                                            m_origin, log::printable(url, 200)));
 }
 
 std::string Client::checked_url(const std::string& url) const {

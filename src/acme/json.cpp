@@ -10,7 +10,7 @@ namespace certmgr::acme::detail {
 rapidjson::Document parse_object(std::string_view body, const std::string& url) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(body.data(),
-                                                                                  body.size());
+                                                                                body.size());
   if (doc.HasParseError())
     throw util::Error({.url = url}, fmt::format("invalid JSON from the CA: {}",
                                                 rapidjson::GetParseError_En(doc.GetParseError())));

@@ -1,11 +1,9 @@
-#include <certmgr/acme.hpp>
-
 #include "json.hpp"
-
+#include <certmgr/acme.hpp>
 #include <certmgr/log.hpp>
-#include <certmgr/util/text.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/text.hpp>
 
 #include <fmt/format.h>
 
@@ -61,9 +59,10 @@ void wait_before_poll(std::chrono::milliseconds delay, std::optional<std::chrono
                       std::chrono::steady_clock::time_point deadline, const std::string& url) {
   const std::chrono::milliseconds wait = asked ? std::chrono::milliseconds(*asked) : delay;
   if (std::chrono::steady_clock::now() + wait > deadline)
-    throw util::Error({.url = url}, fmt::format("still not done after the polling deadline "
-                                                "(next poll asked in {} s)",
-                                                std::chrono::ceil<std::chrono::seconds>(wait).count()));
+    throw util::Error({.url = url},
+                      fmt::format("still not done after the polling deadline "
+                                  "(next poll asked in {} s)",
+                                  std::chrono::ceil<std::chrono::seconds>(wait).count()));
   std::this_thread::sleep_for(wait);
 }
 
@@ -80,8 +79,8 @@ auto poll(Client& client, const std::string& url, const PollLimits& limits, Get 
     polls_in_status = value.status == last_status ? polls_in_status + 1 : 1;
     last_status = value.status;
     if (polls_in_status >= limits.max_polls)
-      throw util::Error({.url = url}, fmt::format("still {} after {} polls", value.status,
-                                                  polls_in_status));
+      throw util::Error({.url = url},
+                        fmt::format("still {} after {} polls", value.status, polls_in_status));
     wait_before_poll(delay, client.last_retry_after(), deadline, url);
     delay = std::min<std::chrono::milliseconds>(delay * 2, limits.max_delay);
   }
@@ -92,8 +91,8 @@ Order Client::new_order(const std::vector<std::string>& names) {
   const std::string& url = directory().new_order;
   std::string payload = "{\"identifiers\":[";
   for (std::size_t i = 0; i < names.size(); ++i)
-    payload += fmt::format(R"({}{{"type":"dns","value":{}}})", i ? "," : "",
-                           jose::json_string(names[i]));
+    payload +=
+        fmt::format(R"({}{{"type":"dns","value":{}}})", i ? "," : "", jose::json_string(names[i]));
   payload += "]}";
   const http::Response r = post(url, payload, http::k_max_json_bytes);
   const std::string location = r.header("location");
@@ -134,8 +133,7 @@ void Client::answer(const Challenge& challenge) {
 }
 
 Order Client::finalize(const Order& order, std::string_view csr_der) {
-  const std::string payload =
-      fmt::format(R"({{"csr":"{}"}})", util::base64url_encode(csr_der));
+  const std::string payload = fmt::format(R"({{"csr":"{}"}})", util::base64url_encode(csr_der));
   const http::Response r = post(checked_url(order.finalize), payload, http::k_max_json_bytes);
   Order updated = parse_order(r.body, order.url);
   updated.retry_after = m_last_retry_after;
@@ -147,8 +145,7 @@ std::string Client::download_certificate(const std::string& url) {
   return post(checked_url(url), "", http::k_max_chain_bytes).body;
 }
 
-Authorization poll_authorization(Client& client, const std::string& url,
-                                 const PollLimits& limits) {
+Authorization poll_authorization(Client& client, const std::string& url, const PollLimits& limits) {
   return poll(
       client, url, limits, [](Client& c, const std::string& u) { return c.get_authorization(u); },
       [](const Authorization& a) { return a.status != "pending"; });

@@ -72,7 +72,7 @@ crypto::Key load_or_create_key(const std::filesystem::path& path) {
   if (const auto pem = util::read_file(path)) return crypto::Key::from_pem(*pem, path.string());
   log::progress("[acme] generating account key {}", path.string());
   crypto::Key key = crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"});
-  util::write_file_atomic(path, key.to_pem().reveal(), k_account_file_mode);
+  util::write_file_atomic(path, key.to_pem(), k_account_file_mode);
   return key;
 }
 } // namespace
@@ -81,8 +81,8 @@ http::Options http_options(const config::Config& config) {
   const std::string& url = config.settings.acme_directory_url;
   return {.ca_bundle = config.settings.ca_bundle,
           .user_agent = "certmgr/" CERTMGR_VERSION,
-          .plain_http = url.starts_with("http://") ? http::PlainHttp::allow
-                                                   : http::PlainHttp::refuse};
+          .plain_http =
+              url.starts_with("http://") ? http::PlainHttp::allow : http::PlainHttp::refuse};
 }
 
 acme::Client& Account::client() {
@@ -100,11 +100,13 @@ void Account::open() {
   const auto reg_path = dir / "registration.json";
   const auto reg = read_registration(reg_path);
   // [B47]: the registration belongs to the exact directory URL it was made with.
-  if (reg && (reg->directory == url || (reg->directory.empty() && origin(reg->uri) == origin(url)))) {
+  if (reg &&
+      (reg->directory == url || (reg->directory.empty() && origin(reg->uri) == origin(url)))) {
     client->set_account_url(reg->uri);
   } else {
     const auto& tos = client->directory().terms_of_service;
-    if (!tos.empty()) log::info("[acme] agreeing to the terms of service at {}", log::printable(tos));
+    if (!tos.empty())
+      log::info("[acme] agreeing to the terms of service at {}", log::printable(tos));
     log::progress("[acme] registering account at {}", url);
     const std::string body = client->register_account(m_config.account.email);
     util::write_file_atomic(reg_path, registration_json(body, *client->account_url(), url),

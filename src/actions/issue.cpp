@@ -17,7 +17,8 @@ constexpr std::chrono::seconds k_max_order_poll_delay{5};
 constexpr int k_max_order_polls = 1000; // the deadline is the real bound
 
 const acme::Challenge& http01_of(const acme::Authorization& authz) {
-  const auto it = std::ranges::find(authz.challenges, std::string("http-01"), &acme::Challenge::type);
+  const auto it =
+      std::ranges::find(authz.challenges, std::string("http-01"), &acme::Challenge::type);
   if (it == authz.challenges.end())
     throw util::Error(fmt::format("the CA offers no http-01 challenge for {}", authz.identifier));
   return *it;
@@ -25,10 +26,10 @@ const acme::Challenge& http01_of(const acme::Authorization& authz) {
 
 std::filesystem::path directory_for(const config::Certificate& cert, const std::string& domain) {
   if (cert.auth.type != config::Auth::Type::http)
-    throw util::Error(fmt::format(
-        "{} needs authorization but no auth method is configured (settings.auth or "
-        "certificates[].auth with type \"http\")",
-        domain));
+    throw util::Error(
+        fmt::format("{} needs authorization but no auth method is configured (settings.auth or "
+                    "certificates[].auth with type \"http\")",
+                    domain));
   auto dir = config::challenge_dir(cert.auth.http, domain);
   if (!dir) throw util::Error(fmt::format("no challenge directory configured for {}", domain));
   return *dir;
@@ -47,7 +48,8 @@ std::vector<Pending> publish_pending(Account& account, const config::Certificate
     acme::Authorization authz = account.client().get_authorization(url);
     if (std::ranges::find(cert.alt_names, authz.identifier) == cert.alt_names.end())
       throw util::Error({.url = url}, fmt::format("the CA asks to authorize \"{}\", which was not "
-                                                  "ordered", log::printable(authz.identifier)));
+                                                  "ordered",
+                                                  log::printable(authz.identifier)));
     if (authz.status == "valid") {
       log::debug("[{}] {} already authorized until {}", cert.name, authz.identifier,
                  log::printable(authz.expires));
@@ -73,7 +75,8 @@ void authorize(Account& account, const config::Certificate& cert, const acme::Or
                                 .max_polls = cert.auth.http.retry,
                                 .deadline = cert.auth.http.delay * cert.auth.http.retry};
   for (const auto& p : pending) {
-    const acme::Authorization done = acme::poll_authorization(account.client(), p.authz.url, limits);
+    const acme::Authorization done =
+        acme::poll_authorization(account.client(), p.authz.url, limits);
     if (done.status != "valid")
       throw util::Error(fmt::format("authorization for {} failed: {}", done.identifier,
                                     done.error.empty() ? done.status : done.error));
@@ -93,7 +96,8 @@ acme::Order finalize(Account& account, const IssueRequest& request, const acme::
     if (!request.certificate->ocsp_must_staple) throw;
     // webpki-2026.md §1: Let's Encrypt refuses must-staple CSRs since 2025.
     throw util::Error(fmt::format("{} (the CSR asked for OCSP must-staple; this CA may not "
-                                  "support it: set ocsp_must_staple to false)", e.what()));
+                                  "support it: set ocsp_must_staple to false)",
+                                  e.what()));
   }
   if (order.status == "processing" || order.status == "ready")
     order = acme::poll_order(account.client(), ready.url, limits);
@@ -117,7 +121,8 @@ void check_chain(const std::vector<crypto::Certificate>& chain, const crypto::Ke
   for (std::size_t i = 0; i + 1 < chain.size(); ++i)
     if (!chain[i].issued_by(chain[i + 1]))
       throw util::Error({.url = source}, fmt::format("certificate {} of the chain is not issued "
-                                                     "by the next one", i));
+                                                     "by the next one",
+                                                     i));
 }
 
 Issued issue(Account& account, const IssueRequest& request) {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include "account.hpp"
-
 #include <certmgr/config.hpp>
 #include <certmgr/crypto.hpp>
 

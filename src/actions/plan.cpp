@@ -15,7 +15,8 @@ using std::chrono::seconds;
 /// webpki-2026.md §2: below this lifetime renew at half, above it at a third.
 constexpr days k_short_lifetime{10};
 
-std::string describe_names(const std::set<std::string>& missing, const std::set<std::string>& extra) {
+std::string describe_names(const std::set<std::string>& missing,
+                           const std::set<std::string>& extra) {
   std::string out;
   for (const auto& n : missing) out += fmt::format(" +{}", n);
   for (const auto& n : extra) out += fmt::format(" -{}", n);
@@ -75,8 +76,7 @@ Decision decide(const KeyState& installed, const Wanted& wanted,
   const auto due = renewal_time(leaf.not_before(), leaf.not_after(), wanted.renewal_days);
   if (now >= leaf.not_after())
     return {true, fmt::format("expired at {} UTC", util::utc_text(leaf.not_after()))};
-  if (now >= due)
-    return {true, fmt::format("expires at {} UTC", util::utc_text(leaf.not_after()))};
+  if (now >= due) return {true, fmt::format("expires at {} UTC", util::utc_text(leaf.not_after()))};
   return {false, fmt::format("valid until {} UTC, renewal from {} UTC",
                              util::utc_text(leaf.not_after()), util::utc_text(due))};
 }

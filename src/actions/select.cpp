@@ -1,5 +1,4 @@
 #include <certmgr/actions.hpp>
-
 #include <certmgr/log.hpp>
 #include <certmgr/util/text.hpp>
 

@@ -1,10 +1,8 @@
-#include <certmgr/actions.hpp>
-
 #include "account.hpp"
 #include "issue.hpp"
 #include "layout.hpp"
 #include "plan.hpp"
-
+#include <certmgr/actions.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/store.hpp>
 #include <certmgr/util/error.hpp>
@@ -69,8 +67,8 @@ KeyWork load(const Run& run, const config::Certificate& cert, KeyType kt,
   const std::string source = (run.paths.data_dir / cert.name / layout::cert_path(kt)).string();
   auto certs = crypto::scan_certificates(*cert_text, source);
   if (certs.empty()) return work;
-  const crypto::Key key =
-      crypto::Key::from_pem(*key_text, (run.paths.data_dir / cert.name / layout::key_path(kt)).string());
+  const crypto::Key key = crypto::Key::from_pem(
+      *key_text, (run.paths.data_dir / cert.name / layout::key_path(kt)).string());
   work.installed = {.leaf = certs.front(),
                     .key_spec = key.spec(),
                     .key_public_der = key.public_der(),
@@ -173,7 +171,7 @@ void stage_key_type(const Run& run, store::Transaction& tx, const KeyWork& work,
   if (work.issued) {
     const util::Secret key_pem = work.issued->key.to_pem();
     tx.write(layout::key_path(kt), key_pem, store::k_key_file_mode);
-    tx.write(layout::key_cert_path(kt), util::Secret(std::string(key_pem.reveal()) + "\n" + cert_file),
+    tx.write(layout::key_cert_path(kt), key_pem.with_suffix("\n" + cert_file),
              store::k_key_file_mode);
   } else {
     tx.write(layout::key_cert_path(kt), util::Secret(work.key_pem + "\n" + cert_file),
@@ -218,7 +216,8 @@ void warn_new_drops(const config::Certificate& cert, const std::vector<KeyWork>&
   for (const KeyWork& work : works) {
     if (work.issued && work.issued->must_staple_dropped && !work.installed.must_staple_dropped)
       log::warning("[{}] {}: the CA left out the OCSP must-staple extension; not asking again "
-                   "until the setting changes", cert.name, util::key_type_name(work.kt));
+                   "until the setting changes",
+                   cert.name, util::key_type_name(work.kt));
   }
 }
 
@@ -243,8 +242,8 @@ void renew(Run& run, const config::Certificate& cert) {
     log::info("[{}] {}", cert.name, line);
   std::vector<KeyWork> works = plan(run, cert);
   const std::string failure = issue_due(run, cert, works);
-  const bool nothing_to_install = std::ranges::none_of(
-      works, [](const KeyWork& w) { return w.issued || w.installed.leaf; });
+  const bool nothing_to_install =
+      std::ranges::none_of(works, [](const KeyWork& w) { return w.issued || w.installed.leaf; });
   if (nothing_to_install && !store::read(run.paths, cert.name, layout::k_params)) {
     // A certificate that was never issued gets no files at all, not even params.pem.
     if (!failure.empty()) throw util::Error(failure);

@@ -1,5 +1,4 @@
 #include <certmgr/challenge.hpp>
-
 #include <certmgr/log.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
@@ -9,7 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,16 +42,15 @@ void Published::remove() noexcept {
   if (!m_active) return;
   m_active = false;
   if (::unlink(path().c_str()) != 0 && errno != ENOENT)
-    log::warning("{}: cannot remove the challenge file: {}", path().string(),
-                 std::strerror(errno));
+    log::warning("{}: cannot remove the challenge file: {}", path().string(), std::strerror(errno));
 }
 
 Published publish(const std::filesystem::path& dir, std::string_view token,
                   std::string_view key_authorization) {
   // Checked again here, where the path is built (style.md §6), whatever the caller did.
   if (!util::is_acme_token(token))
-    throw util::Error(fmt::format("the CA sent an invalid challenge token \"{}\"",
-                                  log::printable(token, 80)));
+    throw util::Error(
+        fmt::format("the CA sent an invalid challenge token \"{}\"", log::printable(token, 80)));
   util::make_dirs(dir, k_challenge_dir_mode);
   const util::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid())

@@ -1,8 +1,6 @@
-#include <certmgr/cli.hpp>
-
 #include "lock.hpp"
-
 #include <certmgr/actions.hpp>
+#include <certmgr/cli.hpp>
 #include <certmgr/config.hpp>
 #include <certmgr/http.hpp>
 #include <certmgr/log.hpp>
@@ -13,7 +11,6 @@
 
 #include <random>
 #include <thread>
-
 #include <unistd.h>
 
 namespace certmgr::cli {
@@ -62,10 +59,14 @@ log::Level console_level(const Options& o) {
 
 log::Level file_level(config::LogLevel level) {
   switch (level) {
-  case config::LogLevel::quiet: return log::Level::warning;
-  case config::LogLevel::normal: return log::Level::progress;
-  case config::LogLevel::verbose: return log::Level::info;
-  case config::LogLevel::debug: return log::Level::debug;
+  case config::LogLevel::quiet:
+    return log::Level::warning;
+  case config::LogLevel::normal:
+    return log::Level::progress;
+  case config::LogLevel::verbose:
+    return log::Level::info;
+  case config::LogLevel::debug:
+    return log::Level::debug;
   }
   return log::Level::info;
 }
@@ -84,8 +85,8 @@ int execute(const Options& o, const CLI::App& app) {
   const bool tty = ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
   log::set_console({.threshold = console_level(o), .color = tty && !o.no_color});
   const config::Config config = config::load(config::locate(o.config));
-  log::set_console({.threshold = console_level(o),
-                    .color = tty && !o.no_color && config.settings.color_output});
+  log::set_console(
+      {.threshold = console_level(o), .color = tty && !o.no_color && config.settings.color_output});
   if (config.settings.log_file) {
     try {
       log::open_file(*config.settings.log_file, file_level(config.settings.log_level));
@@ -99,16 +100,19 @@ int execute(const Options& o, const CLI::App& app) {
   if (config.settings.lock_file)
     lock = take_lock(*config.settings.lock_file, o.random_wait ? LockWait::yes : LockWait::no);
   (void)app;
-  return actions::update(config, {.names = o.names,
-                                  .force = o.update_force ? actions::Force::yes
-                                                          : actions::Force::no});
+  return actions::update(
+      config,
+      {.names = o.names, .force = o.update_force ? actions::Force::yes : actions::Force::no});
 }
 
 int exit_status(util::ErrorKind kind) {
   switch (kind) {
-  case util::ErrorKind::config: return k_exit_usage;
-  case util::ErrorKind::lock: return k_exit_locked;
-  case util::ErrorKind::general: return k_exit_failed;
+  case util::ErrorKind::config:
+    return k_exit_usage;
+  case util::ErrorKind::lock:
+    return k_exit_locked;
+  case util::ErrorKind::general:
+    return k_exit_failed;
   }
   return k_exit_failed;
 }

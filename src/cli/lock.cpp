@@ -7,11 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
-#include <thread>
-
 #include <fcntl.h>
+#include <random>
 #include <sys/file.h>
+#include <thread>
 
 namespace certmgr::cli {
 namespace {

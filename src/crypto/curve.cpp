@@ -1,6 +1,5 @@
-#include <certmgr/crypto.hpp>
-
 #include "detail.hpp"
+#include <certmgr/crypto.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>

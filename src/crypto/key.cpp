@@ -1,7 +1,5 @@
-#include <certmgr/crypto.hpp>
-
 #include "detail.hpp"
-
+#include <certmgr/crypto.hpp>
 #include <certmgr/util/error.hpp>
 
 #include <openssl/err.h>

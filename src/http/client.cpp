@@ -1,5 +1,4 @@
 #include <certmgr/http.hpp>
-
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/text.hpp>
 
@@ -82,8 +81,8 @@ Response Client::head(const std::string& url) {
   return r;
 }
 
-Response Client::post(const std::string& url, std::string_view body,
-                      std::string_view content_type, std::size_t max_body_bytes) {
+Response Client::post(const std::string& url, std::string_view body, std::string_view content_type,
+                      std::size_t max_body_bytes) {
   CURL* c = m_curl.get();
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));

@@ -1,5 +1,4 @@
 #include <certmgr/jose.hpp>
-
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
 
@@ -18,7 +17,8 @@ using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, util::FreeWith<EVP_MD_CTX_free>>;
 
 std::string bn_param(const EVP_PKEY* key, const char* name) {
   BIGNUM* raw = nullptr;
-  if (EVP_PKEY_get_bn_param(key, name, &raw) != 1) throw util::Error("account key: no RSA parameter");
+  if (EVP_PKEY_get_bn_param(key, name, &raw) != 1)
+    throw util::Error("account key: no RSA parameter");
   const BnPtr bn(raw);
   std::string bytes(static_cast<std::size_t>(BN_num_bytes(bn.get())), '\0');
   BN_bn2bin(bn.get(), reinterpret_cast<unsigned char*>(bytes.data()));
@@ -29,8 +29,8 @@ std::string ec_point(const EVP_PKEY* key) {
   std::string point(256, '\0');
   std::size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY,
-                                      reinterpret_cast<unsigned char*>(point.data()),
-                                      point.size(), &len) != 1)
+                                      reinterpret_cast<unsigned char*>(point.data()), point.size(),
+                                      &len) != 1)
     throw util::Error("account key: cannot read the EC public point");
   point.resize(len);
   // RFC 7518 §6.2.1: x and y are the uncompressed point's halves (after the 0x04 prefix).
@@ -75,10 +75,14 @@ Signer::Signer(crypto::Key key) : m_key(std::move(key)) {
   const std::string point = ec_point(m_key.get());
   m_ec_coordinate_bytes = static_cast<int>(point.size() / 2);
   std::string crv;
-  if (spec.curve == "secp256r1") m_alg = "ES256", crv = "P-256";
-  else if (spec.curve == "secp384r1") m_alg = "ES384", crv = "P-384";
-  else if (spec.curve == "secp521r1") m_alg = "ES512", crv = "P-521";
-  else throw util::Error(fmt::format("account key: unsupported curve {}", spec.curve));
+  if (spec.curve == "secp256r1")
+    m_alg = "ES256", crv = "P-256";
+  else if (spec.curve == "secp384r1")
+    m_alg = "ES384", crv = "P-384";
+  else if (spec.curve == "secp521r1")
+    m_alg = "ES512", crv = "P-521";
+  else
+    throw util::Error(fmt::format("account key: unsupported curve {}", spec.curve));
   const auto half = point.size() / 2;
   m_jwk = fmt::format(R"({{"crv":"{}","kty":"EC","x":"{}","y":"{}"}})", crv,
                       util::base64url_encode(point.substr(0, half)),
@@ -90,7 +94,8 @@ std::string Signer::thumbprint() const { return util::base64url_encode(crypto::s
 std::string Signer::raw_signature(std::string_view signing_input) const {
   const MdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t len = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest_for(m_alg), nullptr, m_key.get()) != 1 ||
+  if (!ctx ||
+      EVP_DigestSignInit(ctx.get(), nullptr, digest_for(m_alg), nullptr, m_key.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len,
                      reinterpret_cast<const unsigned char*>(signing_input.data()),
                      signing_input.size()) != 1)
@@ -117,9 +122,8 @@ std::string Signer::sign(std::string_view url, std::string_view nonce,
                          const std::optional<std::string>& kid, std::string_view payload) const {
   const std::string key_member =
       kid ? fmt::format(R"("kid":{})", json_string(*kid)) : fmt::format(R"("jwk":{})", m_jwk);
-  const std::string header =
-      fmt::format(R"({{"alg":"{}",{},"nonce":{},"url":{}}})", m_alg, key_member,
-                  json_string(nonce), json_string(url));
+  const std::string header = fmt::format(R"({{"alg":"{}",{},"nonce":{},"url":{}}})", m_alg,
+                                         key_member, json_string(nonce), json_string(url));
   const std::string protected64 = util::base64url_encode(header);
   const std::string payload64 = util::base64url_encode(payload);
   const std::string signature = raw_signature(protected64 + "." + payload64);

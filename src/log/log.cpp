@@ -1,5 +1,4 @@
 #include <certmgr/log.hpp>
-
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/fs.hpp>
 #include <certmgr/util/time.hpp>
@@ -7,9 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
-
 #include <fcntl.h>
+#include <mutex>
 #include <unistd.h>
 
 namespace certmgr::log {
@@ -28,12 +26,18 @@ State& state() {
 
 std::string_view level_name(Level level) {
   switch (level) {
-  case Level::debug: return "DEBUG";
-  case Level::info: return "INFO";
-  case Level::progress: return "PROGRESS";
-  case Level::notice: return "NOTICE";
-  case Level::warning: return "WARNING";
-  case Level::error: return "ERROR";
+  case Level::debug:
+    return "DEBUG";
+  case Level::info:
+    return "INFO";
+  case Level::progress:
+    return "PROGRESS";
+  case Level::notice:
+    return "NOTICE";
+  case Level::warning:
+    return "WARNING";
+  case Level::error:
+    return "ERROR";
   }
   return "?";
 }
@@ -79,8 +83,8 @@ void open_file(const std::filesystem::path& path, Level threshold) {
   util::make_dirs(path.parent_path(), 0750);
   util::Fd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd.valid())
-    throw util::Error({.file = path.string()}, fmt::format("cannot open log file: {}",
-                                                           std::strerror(errno)));
+    throw util::Error({.file = path.string()},
+                      fmt::format("cannot open log file: {}", std::strerror(errno)));
   const std::scoped_lock lock(state().mutex);
   state().file = std::move(fd);
   state().file_threshold = threshold;

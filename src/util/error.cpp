@@ -21,8 +21,8 @@ Error::Error(const std::string& message, ErrorKind kind)
 
 Error config_error(const std::string& file, const std::string& json_pointer,
                    const std::string& message) {
-  return Error({.file = file, .json_pointer = json_pointer.empty() ? "/" : json_pointer},
-               message, ErrorKind::config);
+  return Error({.file = file, .json_pointer = json_pointer.empty() ? "/" : json_pointer}, message,
+               ErrorKind::config);
 }
 
 } // namespace certmgr::util

@@ -163,6 +163,11 @@ void write_file_atomic(const fs::path& path, std::string_view content, mode_t mo
   fsync_dir(parent_of(path));
 }
 
+void write_file_atomic(const fs::path& path, const Secret& content, mode_t mode,
+                       const Owner& owner) {
+  write_file_atomic(path, content.reveal(), mode, owner);
+}
+
 std::optional<std::string> read_file(const fs::path& path, std::size_t max_bytes) {
   // O_NONBLOCK: opening a FIFO planted at `path` must not hang the run; it is refused below.
   const Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));

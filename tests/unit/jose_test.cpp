@@ -27,10 +27,10 @@ bool verify_es256(const crypto::Key& key, const std::string& input, const std::s
   const int der_len = i2d_ECDSA_SIG(raw, &der);
   ECDSA_SIG_free(raw);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
-                  EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_len),
-                                   reinterpret_cast<const unsigned char*>(input.data()),
-                                   input.size()) == 1;
+  const bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key.get()) == 1 &&
+      EVP_DigestVerify(ctx, der, static_cast<std::size_t>(der_len),
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der);
   return ok;
@@ -40,7 +40,8 @@ bool verify_es256(const crypto::Key& key, const std::string& input, const std::s
 TEST_SUITE_BEGIN("jose::Signer");
 
 TEST_CASE("an EC P-256 account key signs ES256 as 64 raw bytes that verify") {
-  const auto pem = crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}).to_pem();
+  const auto pem =
+      crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}).to_pem();
   const jose::Signer signer(crypto::Key::from_pem(pem.reveal(), "test"));
   CHECK(signer.alg() == "ES256");
   const auto jws = parse(signer.sign("https://ca.test/acme/new-order", "nonce123",
@@ -60,7 +61,8 @@ TEST_CASE("an EC P-256 account key signs ES256 as 64 raw bytes that verify") {
 }
 
 TEST_CASE("without an account URL the header carries the JWK instead of a kid") {
-  const jose::Signer signer(crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}));
+  const jose::Signer signer(
+      crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}));
   const auto jws = parse(signer.sign("https://ca.test/new-acct", "n", std::nullopt, ""));
   const auto header = parse(*util::base64url_decode(jws["protected"].GetString()));
   REQUIRE(header.HasMember("jwk"));
@@ -70,7 +72,8 @@ TEST_CASE("without an account URL the header carries the JWK instead of a kid") 
 }
 
 TEST_CASE("the JWK is canonical and its thumbprint is base64url SHA-256 of it (RFC 7638)") {
-  const jose::Signer signer(crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}));
+  const jose::Signer signer(
+      crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}));
   const std::string& jwk = signer.jwk();
   CHECK(jwk.starts_with(R"({"crv":"P-256","kty":"EC","x":")"));
   CHECK(jwk.find(' ') == std::string::npos);
@@ -81,7 +84,8 @@ TEST_CASE("the JWK is canonical and its thumbprint is base64url SHA-256 of it (R
 }
 
 TEST_CASE("an RSA account key (as the Python certmgr made) signs RS256") {
-  const jose::Signer signer(crypto::Key::generate({.type = crypto::KeyType::rsa, .rsa_bits = 2048}));
+  const jose::Signer signer(
+      crypto::Key::generate({.type = crypto::KeyType::rsa, .rsa_bits = 2048}));
   CHECK(signer.alg() == "RS256");
   CHECK(signer.jwk().starts_with(R"({"e":"AQAB","kty":"RSA","n":")"));
   const auto jws = parse(signer.sign("https://ca.test/x", "n", std::nullopt, "{}"));

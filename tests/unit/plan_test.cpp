@@ -107,7 +107,8 @@ TEST_CASE("a changed curve or key type is re-issued") {
 
 TEST_CASE("a changed RSA key size is re-issued") {
   const crypto::Key rsa = crypto::Key::generate({.type = crypto::KeyType::rsa, .rsa_bits = 2048});
-  KeyState s{.leaf = test::make_certificate(rsa, {.cn = "a.test", .names = {"a.test", "www.a.test"},
+  KeyState s{.leaf = test::make_certificate(rsa, {.cn = "a.test",
+                                                  .names = {"a.test", "www.a.test"},
                                                   .not_before = k_epoch,
                                                   .not_after = k_epoch + 90 * 24h}),
              .key_spec = rsa.spec(),
@@ -121,17 +122,17 @@ TEST_CASE("a changed RSA key size is re-issued") {
 
 TEST_CASE("a certificate for another key is re-issued") {
   KeyState s = installed(90 * 24h);
-  s.key_public_der = crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"})
-                         .public_der();
+  s.key_public_der =
+      crypto::Key::generate({.type = crypto::KeyType::ecdsa, .curve = "secp256r1"}).public_der();
   CHECK(decide(s, wanted(), k_epoch).issue);
 }
 
 TEST_CASE("a changed subject CN is re-issued, a certificate without CN is judged by names") {
   CHECK(decide(installed(90 * 24h, {.cn = "other.test"}), wanted(), k_epoch).issue);
   KeyState no_cn = installed(90 * 24h);
-  no_cn.leaf = test::make_certificate(ec_key(), {.names = {"a.test", "www.a.test"},
-                                                 .not_before = k_epoch,
-                                                 .not_after = k_epoch + 90 * 24h});
+  no_cn.leaf = test::make_certificate(
+      ec_key(),
+      {.names = {"a.test", "www.a.test"}, .not_before = k_epoch, .not_after = k_epoch + 90 * 24h});
   CHECK_FALSE(decide(no_cn, wanted(), k_epoch).issue);
 }
 

@@ -4,9 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <string>
-
 #include <stdlib.h>
+#include <string>
 
 namespace certmgr::test {
 

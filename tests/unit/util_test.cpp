@@ -35,10 +35,13 @@ TEST_CASE("ACME tokens are 22 to 255 base64url characters") {
   CHECK(util::is_acme_token("abcdefghijklmnopqrstu_-"));
   CHECK_FALSE(util::is_acme_token(std::string(21, 'a')));
   CHECK_FALSE(util::is_acme_token(std::string(256, 'a')));
-  for (const std::string& bad : std::vector<std::string>{"../../etc/passwd_aaaaaaaaaa", "/absolute_path_aaaaaaaaaaaa",
-                                "aaaaaaaaaaaaaaaaaaaaaa=", "aaaaaaaaaaa aaaaaaaaaaaa",
-                                "aaaaaaaaaaa$(touch x)aaaaaa", std::string("aaaaaaaaaaaa\0bbbbbbbbbbb", 25),
-                                "aaaaaaaaaaaa\xc3\xa9" "bbbbbbbbbbbb", "%2e%2e%2faaaaaaaaaaaaaaaaaaa"})
+  for (const std::string& bad : std::vector<std::string>{
+           "../../etc/passwd_aaaaaaaaaa", "/absolute_path_aaaaaaaaaaaa",
+           "aaaaaaaaaaaaaaaaaaaaaa=", "aaaaaaaaaaa aaaaaaaaaaaa", "aaaaaaaaaaa$(touch x)aaaaaa",
+           std::string("aaaaaaaaaaaa\0bbbbbbbbbbb", 25),
+           "aaaaaaaaaaaa\xc3\xa9"
+           "bbbbbbbbbbbb",
+           "%2e%2e%2faaaaaaaaaaaaaaaaaaa"})
     CHECK_FALSE(util::is_acme_token(bad));
 }
 

@@ -3,12 +3,13 @@
 // and every atomic replacement is fsync'ed (file, then rename, then directory).
 #pragma once
 
+#include <certmgr/util/secret.hpp>
+
 #include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <sys/types.h>
 
 namespace certmgr::util {
@@ -54,6 +55,10 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 /// files). On failure the file is unlinked. Throws util::Error naming `path`.
 void create_file(const std::filesystem::path& path, std::string_view content, mode_t mode,
                  const Owner& owner = {});
+
+/// The same for secret content (a key file).
+void write_file_atomic(const std::filesystem::path& path, const Secret& content, mode_t mode,
+                       const Owner& owner = {});
 
 /// Whole content of a regular file, or nullopt when it does not exist. A file larger than
 /// `max_bytes`, a non-regular file, or a read error throws util::Error naming `path`.
