@@ -92,6 +92,8 @@ acme::Client& Account::client() {
 
 void Account::open() {
   const auto dir = m_config.settings.data_dir / "account";
+  // data_dir itself must stay traversable for the web and mail servers that read the tree.
+  util::make_dirs(m_config.settings.data_dir, store::k_public_dir_mode);
   util::make_dirs(dir, store::k_private_dir_mode);
   remove_leftovers(dir);
   m_signer = std::make_unique<jose::Signer>(load_or_create_key(dir / "client.key"));

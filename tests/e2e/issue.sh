@@ -142,6 +142,8 @@ top_level_only() {
 }
 check "nothing else in data_dir" top_level_only
 check "account files mode 600" account_modes
+check "data_dir created 755 (traversable by the servers that read it)" mode_is 755 "$D"
+check "account/ is 700" mode_is 700 "$D/account"
 tokens=$(validation_gets)
 check "3 validation GETs per challenge token, all answered 200" test $? = 0
 # Pebble's own record of the challenges it validated: the same tokens, at least one per name

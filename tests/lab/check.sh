@@ -242,7 +242,9 @@ check_cert() {
   done < <(stat -c '%a %u:%g %n' -- "$dir/cert.pem" "$dir/chain.pem" "$dir/keys" "$dir/keys/key.pem" \
     "$dir/keys/key+cert.pem" "$d/$name/params.pem")
   read -r mode owner < <(stat -L -c '%a %u:%g' -- "$dir")
-  (((8#$mode & 8#022) == 0)) || _ck "$kt/ is group/world writable ($mode)"
+  [[ $mode == 755 ]] || _ck "$kt/: mode $mode, expected 755"
+  read -r mode < <(stat -L -c '%a' -- "$d/$name")
+  [[ $mode == 755 ]] || _ck "$name/: mode $mode, expected 755"
   [[ $owner == "$me" ]] || _ck "$kt/: owner $owner, expected $me"
   local extra
   extra=$(find "$dir/" "$dir/keys/" -mindepth 1 -maxdepth 1 ! -path "$dir/cert.pem" ! -path "$dir/chain.pem" \
