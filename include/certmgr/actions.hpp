@@ -6,6 +6,7 @@
 
 #include <certmgr/config.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,14 +22,47 @@ struct Selection {
 
 enum class Force { no, yes };
 
+/// The steps of `update` (behaviour §1.2): `--certs` and `--params` select some; none = all.
+struct Steps {
+  bool certs{true};  ///< decide and issue certificates
+  bool params{true}; ///< DH/EC parameters
+};
+
 struct UpdateOptions {
   std::vector<std::string> names{}; ///< empty = every certificate
-  Force force{Force::no};
+  Force force{Force::no};           ///< re-issue (certs step) and regenerate (params step) now
+  Steps steps{};
 };
 
 /// `certmgr update`: issues or renews what is due, writes each certificate's files in one
 /// transaction, maintains alt-name links. Prints one summary line per changed certificate
 /// (log::notice) and nothing when nothing is due; contacts the CA only when an order is needed.
 [[nodiscard]] int update(const config::Config& config, const UpdateOptions& options);
+
+/// `certmgr check` (behaviour §3.6, [B25], [B26]): without network, repairs modes and owners of
+/// the selected certificates' live files and directories (owner: file_user/file_group, else the
+/// process's), then the alt-name links of all certificates, then account/ (0700) and its
+/// client.key and registration.json (0600), owned by the process. One log::notice line per
+/// repair ("[name] rsa/keys/key.pem: mode 0666 -> 0640", "[name] rsa/cert.pem: owner
+/// 1000:1000 -> 0:107", "created link www.a.test -> a.test"); silent when all is right; a
+/// certificate never issued is no error (debug). Returns 0, or 1 when something could not be
+/// repaired (each such problem one log::error line) or a name is unknown.
+[[nodiscard]] int check(const config::Config& config, const std::vector<std::string>& names);
+
+enum class DryRun { no, yes };
+
+struct CleanupOptions {
+  std::vector<std::string> names{}; ///< empty = every certificate, plus archives of certificates
+                                    ///< no longer configured (and archives/account)
+  std::optional<int> days{};        ///< default settings.archive_days; <= 0 prunes nothing
+  DryRun dry_run{DryRun::no};
+};
+
+/// `certmgr cleanup` (behaviour §4.3): removes archives/<name>/<stamp>/ directories older than
+/// the cutoff (local now − days×24 h, truncated to 00:00:00 local time); names that are not a
+/// stamp (YYYY_MM_DD_HHMMSS, optionally followed by _N) are left alone. One log::notice per
+/// removed (or, with DryRun::yes, "would remove") archive: "[name] removed archive
+/// 2026_01_02_030405". Returns 0, or 1 on a failure (log::error) or an unknown name.
+[[nodiscard]] int cleanup(const config::Config& config, const CleanupOptions& options);
 
 } // namespace certmgr::actions

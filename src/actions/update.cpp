@@ -1,6 +1,7 @@
 #include "account.hpp"
 #include "issue.hpp"
 #include "layout.hpp"
+#include "links.hpp"
 #include "plan.hpp"
 #include <certmgr/actions.hpp>
 #include <certmgr/log.hpp>
@@ -26,6 +27,7 @@ struct Run {
   util::Clock::time_point now;
   Account account;
   Force force;
+  Steps steps;
 };
 
 /// One key type of one certificate: what is installed, what was decided, what was issued.
@@ -82,18 +84,37 @@ crypto::KeySpec key_spec(const config::Certificate& cert, KeyType kt) {
   return {.type = kt, .rsa_bits = cert.key_size, .curve = cert.key_curve};
 }
 
+/// What is installed for `kt`; with --force an unreadable installed key is no obstacle, since
+/// it is replaced anyway.
+KeyWork load_for_plan(const Run& run, const config::Certificate& cert, KeyType kt,
+                      const std::set<std::string>& dropped) {
+  if (run.force == Force::no || !run.steps.certs) return load(run, cert, kt, dropped);
+  try {
+    return load(run, cert, kt, dropped);
+  } catch (const std::exception& e) {
+    log::info("[{}] {}: ignoring the installed files: {}", cert.name, util::key_type_name(kt),
+              e.what());
+  }
+  return KeyWork{.kt = kt};
+}
+
+Decision decide_for(const Run& run, const config::Certificate& cert, const KeyWork& work) {
+  if (!run.steps.certs) return {false, "certificate step not selected"};
+  if (run.force == Force::yes) return {true, "forced renewal"};
+  const Wanted wanted{.key = key_spec(cert, work.kt),
+                      .name = cert.name,
+                      .names = cert.alt_names,
+                      .must_staple = cert.ocsp_must_staple,
+                      .renewal_days = run.config.settings.renewal_days};
+  return decide(work.installed, wanted, run.now);
+}
+
 std::vector<KeyWork> plan(const Run& run, const config::Certificate& cert) {
   const auto dropped = read_dropped(run, cert);
   std::vector<KeyWork> works;
   for (const KeyType kt : cert.key_types) {
-    KeyWork work = run.force == Force::yes ? KeyWork{.kt = kt} : load(run, cert, kt, dropped);
-    const Wanted wanted{.key = key_spec(cert, kt),
-                        .name = cert.name,
-                        .names = cert.alt_names,
-                        .must_staple = cert.ocsp_must_staple,
-                        .renewal_days = run.config.settings.renewal_days};
-    work.decision = run.force == Force::yes ? Decision{true, "forced renewal"}
-                                            : decide(work.installed, wanted, run.now);
+    KeyWork work = load_for_plan(run, cert, kt, dropped);
+    work.decision = decide_for(run, cert, work);
     if (work.decision.issue) {
       log::info("[{}] {}: {}", cert.name, util::key_type_name(kt), work.decision.reason);
     } else {
@@ -125,6 +146,7 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
 layout::ParamsText plan_params(const Run& run, const config::Certificate& cert) {
   const auto text = read(run, cert, layout::k_params);
   const crypto::Params installed = crypto::scan_params(text.value_or(""));
+  if (!run.steps.params) return {.dh = installed.dh_pem, .ec = installed.ec_pem};
   const bool regenerate = run.force == Force::yes;
   layout::ParamsText out;
   if (cert.dhparam_size > 0) {
@@ -273,14 +295,7 @@ bool update_one(Run& run, const config::Certificate& cert) noexcept {
 }
 
 void sync_links(const Run& run) {
-  std::map<std::string, std::string> wanted;
-  std::set<std::string> names;
-  for (const auto& cert : run.config.certificates) {
-    names.insert(cert.name);
-    struct stat st {};
-    if (::lstat((run.paths.data_dir / cert.name).c_str(), &st) != 0) continue; // never issued
-    for (const auto& alt : cert.link_names) wanted.emplace(alt, cert.name);
-  }
+  const auto [wanted, names] = wanted_links(run.config);
   if (wanted.empty() && ::access(run.paths.data_dir.c_str(), F_OK) != 0) return;
   for (const auto& line : store::sync_links(run.paths, wanted, names)) {
     if (line.find(" not ") != std::string::npos) {
@@ -298,7 +313,8 @@ int update(const config::Config& config, const UpdateOptions& options) {
           .paths = {.data_dir = config.settings.data_dir},
           .now = util::Clock::now(),
           .account = Account(config),
-          .force = options.force};
+          .force = options.force,
+          .steps = options.steps};
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates)
     if (!update_one(run, *cert)) ++failed;

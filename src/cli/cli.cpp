@@ -26,6 +26,8 @@ struct Options {
   bool no_color{false};
   bool random_wait{false};
   bool update_force{false};
+  bool update_certs{false};
+  bool update_params{false};
   std::vector<std::string> names{};
 };
 
@@ -45,7 +47,10 @@ void define(CLI::App& app, Options& o) {
   CLI::App* update = app.add_subcommand(
       "update", "Issue and renew certificates that are due (the default subcommand)");
   update->add_flag("--force", o.update_force,
-                   "Renew every selected certificate now, with new keys");
+                   "Renew every selected certificate now, with new keys (and new parameters)");
+  update->add_flag("--certs", o.update_certs,
+                   "Run the certificate step (with --params: only the steps given; default all)");
+  update->add_flag("--params", o.update_params, "Run the DH/EC parameter step");
   update->add_option("names", o.names,
                      "Certificates to process, by name or alt name (default: all)");
 }
@@ -100,9 +105,12 @@ int execute(const Options& o, const CLI::App& app) {
   if (config.settings.lock_file)
     lock = take_lock(*config.settings.lock_file, o.random_wait ? LockWait::yes : LockWait::no);
   (void)app;
+  const bool all_steps = !o.update_certs && !o.update_params;
   return actions::update(
-      config,
-      {.names = o.names, .force = o.update_force ? actions::Force::yes : actions::Force::no});
+      config, {.names = o.names,
+               .force = o.update_force ? actions::Force::yes : actions::Force::no,
+               .steps = {.certs = all_steps || o.update_certs,
+                         .params = all_steps || o.update_params}});
 }
 
 int exit_status(util::ErrorKind kind) {

@@ -233,7 +233,7 @@ check "bad.test's challenge dir empty after failure" dir_empty "$LAB/elsewhere"
 
 echo "== lock busy"
 LOCK=$LAB/certmgr.lock
-flock -F -n "$LOCK" sleep 60 &
+flock -F "$LOCK" sleep 60 & # blocking: our probe below may hold it for an instant
 holder=$!
 lab_track_pid "$holder"
 held() {
