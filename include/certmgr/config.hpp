@@ -41,6 +41,22 @@ struct Auth {
 [[nodiscard]] std::optional<std::filesystem::path> challenge_dir(const HttpAuth& auth,
                                                                  std::string_view fqdn);
 
+/// One hook command as configured (behaviour §7.2). config does not depend on hooks: actions
+/// turns this into a hooks::Command.
+struct HookCommand {
+  std::vector<std::string> args{};            ///< non-empty; split words, each a checked template
+  std::optional<std::filesystem::path> cwd{}; ///< absolute (relative ones anchored at <cfgdir>)
+  std::optional<std::string> input{};         ///< a checked template; nullopt = no stdin
+  std::chrono::seconds timeout{300};          ///< 1..86400; 300 as hooks::k_default_timeout
+};
+
+/// Hook name (one of util::hook_fields()) → its commands in configuration order. Templates
+/// use only the fields that hook offers; a hook without commands has no entry.
+using HookTable = std::map<std::string, std::vector<HookCommand>>;
+/// Service name → shell command (nullopt = known, no command): util::builtin_services() with
+/// the `services` section merged over it.
+using ServiceTable = std::map<std::string, std::optional<std::string>>;
+
 /// One configured certificate, with every inherited value resolved.
 struct Certificate {
   std::string name{};                     ///< trimmed, lower-cased; a valid DNS name
@@ -55,6 +71,9 @@ struct Certificate {
   std::optional<uid_t> file_uid{}; ///< resolved file_user; nullopt = current uid
   std::optional<gid_t> file_gid{}; ///< resolved file_group; nullopt = current gid
   Auth auth{};
+  /// Services to reload when this certificate changed, in configuration order, each a name of
+  /// Config::services, no duplicates; a string is one name [B12]. Not inherited.
+  std::vector<std::string> services{};
   /// Alt names that get a `<data_dir>/<alt> -> <name>` link: every alt name ≠ name that is not
   /// the name of any certificate and not an alt name of another certificate [B28].
   std::vector<std::string> link_names{};
@@ -85,6 +104,8 @@ struct Config {
   Account account{};
   Settings settings{};
   std::vector<Certificate> certificates{}; ///< non-empty, in configuration order
+  HookTable hooks{};
+  ServiceTable services{};
 };
 
 /// Finds the file (behaviour §2.1): an absolute `value` is used as is; a relative one is looked

@@ -106,4 +106,53 @@ std::vector<std::string> sync_links(const Paths& paths,
                                     const std::map<std::string, std::string>& wanted,
                                     const std::set<std::string>& certificate_names);
 
+/// Mode of account/client.key and account/registration.json (behaviour §3.1).
+inline constexpr mode_t k_private_file_mode = 0600;
+
+/// Behaviour §4.3: the local time `days`×24 h before `now`, truncated to 00:00:00 local time;
+/// archives stamped before it are pruned. nullopt when days <= 0 (nothing is ever pruned).
+/// Throws util::Error when the local time cannot be computed.
+[[nodiscard]] std::optional<std::chrono::system_clock::time_point>
+archive_cutoff(std::chrono::system_clock::time_point now, int days);
+
+enum class Prune { remove, list_only };
+/// The archives/<name>/<stamp> directories whose stamp ("YYYY_MM_DD_HHMMSS", optionally "_<n>",
+/// read as local time) is before `cutoff`, oldest first, removed with everything in them
+/// (Prune::remove) or only listed (Prune::list_only). Other entries are never touched. `name` is
+/// a certificate name or "account". A missing archives/<name> lists nothing. Throws util::Error
+/// naming the directory that could not be listed or removed (the older ones are gone by then).
+std::vector<std::string> prune_archives(const Paths& paths, const std::string& name,
+                                        std::chrono::system_clock::time_point cutoff, Prune mode);
+
+/// Names of the directories under archives/ (certificates, also ones no longer configured, and
+/// "account"), sorted; none when archives/ does not exist. Throws util::Error.
+[[nodiscard]] std::vector<std::string> archived_names(const Paths& paths);
+
+/// What a repair_*() call did. Lines read "<path>: mode 0666 -> 0640", "<path>: owner
+/// 1000:1000 -> 0:107", or for failures "<path>: cannot chmod: <strerror>".
+struct RepairReport {
+  bool found{false};                   ///< false: nothing installed there, nothing examined
+  std::vector<std::string> repaired{}; ///< one line per mode or owner changed
+  std::vector<std::string> failed{};   ///< one line per entry that could not be examined or fixed
+};
+
+/// Repairs modes and owners of the installed generation of `name` (or of the legacy directory
+/// of the Python certmgr), reached through <data_dir>/<name>: files below a keys/ directory and
+/// params.pem get k_key_file_mode, other files k_public_file_mode; keys/ directories
+/// k_key_dir_mode, the generation and other directories k_public_dir_mode ([B25], [B26]); every
+/// file and directory gets `owner` (unset ids: the process's; chown only where they differ).
+/// Paths in the lines are relative to <data_dir>/<name>, "." being the generation itself. Never
+/// follows a symlink, never touches anything but directories and regular files of the
+/// generation, and goes on after a failure. found == false when <data_dir>/<name> does not
+/// exist or is not a generation (a link left from an alt name). Throws util::Error only when
+/// <data_dir>/<name> cannot be examined.
+RepairReport repair_modes(const Paths& paths, const std::string& name, const util::Owner& owner);
+
+/// Repairs account/ (k_private_dir_mode) and account/client.key, account/registration.json
+/// (k_private_file_mode), all owned by the process's uid and gid; nothing else in account/ is
+/// touched, missing files are fine. Paths in the lines are relative to data_dir ("account",
+/// "account/client.key"). found == false when account/ does not exist. Same rules otherwise
+/// as repair_modes().
+RepairReport repair_account(const Paths& paths);
+
 } // namespace certmgr::store

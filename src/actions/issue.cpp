@@ -1,5 +1,6 @@
 #include "issue.hpp"
 
+#include "events.hpp"
 #include <certmgr/challenge.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
@@ -68,8 +69,16 @@ std::vector<Pending> publish_pending(Account& account, const config::Certificate
   return pending;
 }
 
-void authorize(Account& account, const config::Certificate& cert, const acme::Order& order) {
-  std::vector<Pending> pending = publish_pending(account, cert, order);
+void run_challenge_hooks(const IssueRequest& request, const std::string& hook,
+                         const std::vector<Pending>& pending) {
+  const std::string prefix = fmt::format("[{}] ", request.certificate->name);
+  for (const auto& p : pending)
+    (void)hooks::run(*request.hooks,
+                     challenge_event(hook, prefix, p.authz.identifier, p.file.path()));
+}
+
+void answer_and_poll(Account& account, const config::Certificate& cert,
+                     const std::vector<Pending>& pending) {
   for (const auto& p : pending) account.client().answer(http01_of(p.authz));
   const acme::PollLimits limits{.max_delay = cert.auth.http.delay,
                                 .max_polls = cert.auth.http.retry,
@@ -82,7 +91,27 @@ void authorize(Account& account, const config::Certificate& cert, const acme::Or
                                     done.error.empty() ? done.status : done.error));
     log::progress("[{}] {} authorized", cert.name, done.identifier);
   }
-} // the challenge files are removed here, on success and on failure alike
+}
+
+/// Removes the challenge files, then runs the clear hooks, on success and failure alike [B46].
+void clear(const IssueRequest& request, std::vector<Pending>& pending) {
+  for (auto& p : pending) p.file.remove();
+  run_challenge_hooks(request, "clear_http_challenge", pending);
+}
+
+void authorize(Account& account, const IssueRequest& request, const acme::Order& order) {
+  const config::Certificate& cert = *request.certificate;
+  std::vector<Pending> pending = publish_pending(account, cert, order);
+  if (pending.empty()) return;
+  try {
+    run_challenge_hooks(request, "set_http_challenge", pending);
+    answer_and_poll(account, cert, pending);
+  } catch (...) {
+    clear(request, pending);
+    throw;
+  }
+  clear(request, pending);
+}
 
 acme::Order finalize(Account& account, const IssueRequest& request, const acme::Order& ready,
                      const std::string& csr) {
@@ -132,7 +161,7 @@ Issued issue(Account& account, const IssueRequest& request) {
   acme::Order order = account.client().new_order(cert.alt_names);
   log::debug("[{}] order {} is {}", cert.name, order.url, order.status);
   if (order.status == "pending") {
-    authorize(account, cert, order);
+    authorize(account, request, order);
     const acme::PollLimits limits{.max_polls = k_max_order_polls,
                                   .deadline = request.cert_poll_time};
     order = acme::poll_order(account.client(), order.url, limits);

@@ -6,6 +6,7 @@
 #include "account.hpp"
 #include <certmgr/config.hpp>
 #include <certmgr/crypto.hpp>
+#include <certmgr/hooks.hpp>
 
 #include <chrono>
 #include <vector>
@@ -23,6 +24,7 @@ struct IssueRequest {
   const config::Certificate* certificate{nullptr};
   crypto::KeySpec key{};
   std::chrono::seconds cert_poll_time{30};
+  const hooks::Spec* hooks{nullptr}; ///< for set_http_challenge / clear_http_challenge
 };
 
 /// Throws util::Error with a message for the "[name] " line of the certificate.

@@ -1,10 +1,13 @@
 #include "account.hpp"
+#include "events.hpp"
 #include "issue.hpp"
 #include "layout.hpp"
 #include "links.hpp"
 #include "plan.hpp"
 #include <certmgr/actions.hpp>
+#include <certmgr/hooks.hpp>
 #include <certmgr/log.hpp>
+#include <certmgr/services.hpp>
 #include <certmgr/store.hpp>
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/fs.hpp>
@@ -28,6 +31,8 @@ struct Run {
   Account account;
   Force force;
   Steps steps;
+  hooks::Spec hooks{};
+  std::vector<std::string> changed{}; ///< certificates whose files changed, in processing order
 };
 
 /// One key type of one certificate: what is installed, what was decided, what was issued.
@@ -133,7 +138,8 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
     try {
       work.issued = issue(run.account, {.certificate = &cert,
                                         .key = key_spec(cert, work.kt),
-                                        .cert_poll_time = run.config.settings.cert_poll_time});
+                                        .cert_poll_time = run.config.settings.cert_poll_time,
+                                        .hooks = &run.hooks});
       log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
                     util::key_type_name(work.kt), util::utc_text(work.issued->leaf.not_after()));
     } catch (const std::exception& e) {
@@ -258,6 +264,14 @@ std::string summary(const config::Certificate& cert, const std::vector<KeyWork>&
                      fmt::join(cert.alt_names, ", "), util::utc_text(*until));
 }
 
+/// Behaviour §4.3: after a successful certificate, its archives older than archive_days go.
+void prune(const Run& run, const std::string& name) {
+  const auto cutoff = store::archive_cutoff(run.now, run.config.settings.archive_days);
+  if (!cutoff) return;
+  for (const auto& stamp : store::prune_archives(run.paths, name, *cutoff, store::Prune::remove))
+    log::progress("[{}] removed archive {}", name, stamp);
+}
+
 void renew(Run& run, const config::Certificate& cert) {
   const bool archive = run.config.settings.archive_days > 0;
   for (const auto& line : store::recover(run.paths, cert.name, run.now, archive))
@@ -280,8 +294,13 @@ void renew(Run& run, const config::Certificate& cert) {
     log::info("[{}] committed: {}", cert.name, fmt::join(changed, ", "));
     warn_new_drops(cert, works);
     log::notice("{}", summary(cert, works, changed));
+    run.changed.push_back(cert.name);
+    // Hooks run after the transaction that caused them, never inside it (§7.4).
+    for (const auto& event : file_events(run.paths.data_dir, cert, changed))
+      (void)hooks::run(run.hooks, event);
   }
   if (!failure.empty()) throw util::Error(failure);
+  prune(run, cert.name);
 }
 
 bool update_one(Run& run, const config::Certificate& cert) noexcept {
@@ -305,6 +324,13 @@ void sync_links(const Run& run) {
     }
   }
 }
+/// Behaviour §5.8: after the last certificate, the certificates_updated hook, then each service
+/// of a changed certificate reloaded once. Failures are warnings: the certificates are installed.
+void finish(const Run& run) {
+  if (run.changed.empty()) return;
+  (void)hooks::run(run.hooks, updated_event(run.changed));
+  (void)services::reload(services_to_reload(run.config, run.changed), services::k_default_timeout);
+}
 } // namespace
 
 int update(const config::Config& config, const UpdateOptions& options) {
@@ -314,7 +340,8 @@ int update(const config::Config& config, const UpdateOptions& options) {
           .now = util::Clock::now(),
           .account = Account(config),
           .force = options.force,
-          .steps = options.steps};
+          .steps = options.steps,
+          .hooks = hook_spec(config)};
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates)
     if (!update_one(run, *cert)) ++failed;
@@ -324,6 +351,7 @@ int update(const config::Config& config, const UpdateOptions& options) {
     log::error("{}", e.what());
     ++failed;
   }
+  finish(run);
   return failed > 0 ? 1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <optional>
 #include <random>
 #include <thread>
 #include <unistd.h>
@@ -28,7 +29,10 @@ struct Options {
   bool update_force{false};
   bool update_certs{false};
   bool update_params{false};
+  std::optional<int> cleanup_days{};
+  bool cleanup_dry_run{false};
   std::vector<std::string> names{};
+  std::string subcommand{"update"};
 };
 
 void define(CLI::App& app, Options& o) {
@@ -53,6 +57,34 @@ void define(CLI::App& app, Options& o) {
   update->add_flag("--params", o.update_params, "Run the DH/EC parameter step");
   update->add_option("names", o.names,
                      "Certificates to process, by name or alt name (default: all)");
+  CLI::App* check = app.add_subcommand(
+      "check", "Repair modes, owners and alt-name links of the tree, without network");
+  check->add_option("names", o.names, "Certificates to check (default: all)");
+  CLI::App* cleanup =
+      app.add_subcommand("cleanup", "Remove archives older than --days (default archive_days)");
+  cleanup->add_option("--days", o.cleanup_days, "Age in days of the archives to remove")
+      ->check(CLI::Range(0, 36500));
+  cleanup->add_flag("--dry-run", o.cleanup_dry_run, "Only list what would be removed");
+  cleanup->add_option("names", o.names,
+                      "Certificates whose archives to prune (default: all, and archives of "
+                      "certificates no longer configured)");
+  for (CLI::App* sub : {update, check, cleanup})
+    sub->callback([&o, sub] { o.subcommand = sub->get_name(); });
+}
+
+int dispatch(const Options& o, const config::Config& config) {
+  if (o.subcommand == "check") return actions::check(config, o.names);
+  if (o.subcommand == "cleanup")
+    return actions::cleanup(
+        config, {.names = o.names,
+                 .days = o.cleanup_days,
+                 .dry_run = o.cleanup_dry_run ? actions::DryRun::yes : actions::DryRun::no});
+  const bool all_steps = !o.update_certs && !o.update_params;
+  return actions::update(
+      config,
+      {.names = o.names,
+       .force = o.update_force ? actions::Force::yes : actions::Force::no,
+       .steps = {.certs = all_steps || o.update_certs, .params = all_steps || o.update_params}});
 }
 
 log::Level console_level(const Options& o) {
@@ -86,7 +118,7 @@ void random_wait(const config::Settings& s) {
   std::this_thread::sleep_for(delay);
 }
 
-int execute(const Options& o, const CLI::App& app) {
+int execute(const Options& o) {
   const bool tty = ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
   log::set_console({.threshold = console_level(o), .color = tty && !o.no_color});
   const config::Config config = config::load(config::locate(o.config));
@@ -104,13 +136,7 @@ int execute(const Options& o, const CLI::App& app) {
   util::Fd lock;
   if (config.settings.lock_file)
     lock = take_lock(*config.settings.lock_file, o.random_wait ? LockWait::yes : LockWait::no);
-  (void)app;
-  const bool all_steps = !o.update_certs && !o.update_params;
-  return actions::update(
-      config, {.names = o.names,
-               .force = o.update_force ? actions::Force::yes : actions::Force::no,
-               .steps = {.certs = all_steps || o.update_certs,
-                         .params = all_steps || o.update_params}});
+  return dispatch(o, config);
 }
 
 int exit_status(util::ErrorKind kind) {
@@ -140,7 +166,7 @@ int run(int argc, char** argv) noexcept {
       return k_exit_usage;
     }
     http::global_init();
-    return execute(options, app);
+    return execute(options);
   } catch (const util::Error& e) {
     log::error("{}", e.what());
     return exit_status(e.kind());

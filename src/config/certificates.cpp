@@ -25,6 +25,7 @@ struct CertificateDraft {
   std::string name_source{};         ///< how that place is called in a conflict message
   std::optional<Node> alt_names{};
   std::optional<Node> key_types{};
+  std::optional<Node> services{};
 };
 
 /// A name from `name`, `common_name` or the key of the object form; all must agree [B5][B6].
@@ -52,7 +53,7 @@ constexpr Key<CertificateDraft> k_certificate_keys[] = {
   {"common_name", read_name},
   {"alt_names", [](const Node& n, CertificateDraft& d) { d.alt_names = n; }},
   {"key_types", [](const Node& n, CertificateDraft& d) { d.key_types = n; }},
-  {"services", unsupported<CertificateDraft, Off::empty_array>},
+  {"services", [](const Node& n, CertificateDraft& d) { d.services = n; }},
 };
 // clang-format on
 
@@ -153,6 +154,9 @@ ReadCertificate read_certificate(const Node& node, bool keyed, const Inherited& 
   const bool types_given = draft.key_types && !draft.key_types->json().IsNull();
   certificate.key_types = types_given ? read_key_types(*draft.key_types, certificate)
                                       : enabled_key_types(node, certificate);
+  if (draft.services) {
+    certificate.services = read_certificate_services(*draft.services, inherited.services);
+  }
   return {std::move(certificate), *draft.name_origin};
 }
 

@@ -223,13 +223,25 @@ bool read_layer_key(const Node& member, Layer& layer);
 /// What settings give to every certificate.
 struct Inherited {
   Layer layer{};
-  AuthSpec auth{}; ///< the global auth, http_challenges and aliases included
+  AuthSpec auth{};         ///< the global auth, http_challenges and aliases included
+  ServiceTable services{}; ///< the names a certificate's `services` may use
 };
 
 [[nodiscard]] Account read_account(const Node& node);
 /// `settings` may be null (absent section); `http_challenges` too.
 [[nodiscard]] Settings read_settings(const Node* settings, const Node* http_challenges,
                                      Inherited& inherited);
+
+// ---- hooks.cpp: the hooks and services sections (behaviour §2.5, §2.6, §7.2) ----
+
+/// Hook name → null, a command string, a command object, or an array of strings and objects.
+/// Every template is checked against the fields of its hook (util::hook_fields()).
+[[nodiscard]] HookTable read_hooks(const Node& node);
+/// util::builtin_services() with `node` (may be null: absent section) merged over it.
+[[nodiscard]] ServiceTable read_services(const Node* node);
+/// A certificate's `services`: null, a name, or an array of names, each in `table` [B12].
+[[nodiscard]] std::vector<std::string> read_certificate_services(const Node& node,
+                                                                 const ServiceTable& table);
 
 // ---- certificates.cpp ----
 

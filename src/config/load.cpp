@@ -24,6 +24,8 @@ struct Sections {
   std::optional<Node> settings{};
   std::optional<Node> certificates{};
   std::optional<Node> http_challenges{};
+  std::optional<Node> hooks{};
+  std::optional<Node> services{};
 };
 
 // clang-format off
@@ -33,8 +35,8 @@ constexpr Key<Sections> k_sections[] = {
   {"certificates", [](const Node& n, Sections& s) { s.certificates = n; }},
   // B8: the README's {fqdn: directory} map.
   {"http_challenges", [](const Node& n, Sections& s) { s.http_challenges = n; }},
-  {"hooks", detail::unsupported<Sections, Off::empty_object>},
-  {"services", detail::unsupported<Sections, Off::empty_object>},
+  {"hooks", [](const Node& n, Sections& s) { s.hooks = n; }},
+  {"services", [](const Node& n, Sections& s) { s.services = n; }},
   {"ct_logs", detail::unsupported<Sections, Off::empty_object>},
 };
 // clang-format on
@@ -61,6 +63,10 @@ Config read_sections(const Node& root) {
   detail::Inherited inherited;
   config.settings = detail::read_settings(present(sections.settings),
                                           present(sections.http_challenges), inherited);
+  if (const Node* hooks = present(sections.hooks)) config.hooks = detail::read_hooks(*hooks);
+  // Before the certificates, which may only name services of the merged table [B12].
+  inherited.services = detail::read_services(present(sections.services));
+  config.services = inherited.services;
   if (!sections.certificates) root.fail("missing section \"certificates\"");
   config.certificates = detail::read_certificates(*sections.certificates, inherited);
   return config;

@@ -278,6 +278,62 @@ TEST_SUITE_END();
 
 TEST_SUITE_BEGIN("config::parse errors");
 
+TEST_CASE("hooks: a string is split once, an object and an array are read, null is none") {
+  const Config cfg = parse(R"({
+    "hooks": {
+      "certificate_installed": "/usr/local/bin/deploy 'a b' {certificate_name} \"{file}\"",
+      "chain_installed": {"args": ["cp", "{chain_file}", "/srv/x"], "cwd": "hooks",
+                          "input": "{key_type} {{x}}\n", "timeout": 20},
+      "certificates_updated": ["echo {certificates}", {"args": ["logger", "updated"]}],
+      "set_http_challenge": {"args": ["sync-challenge", "{domain}", "{challenge_file}"],
+                             "cwd": "/var/www"},
+      "params_installed": null,
+      "full_key_installed": []
+    },
+    "certificates": [{"name": "a.b"}]})");
+  REQUIRE(cfg.hooks.size() == 4);
+  const std::vector<config::HookCommand>& installed = cfg.hooks.at("certificate_installed");
+  REQUIRE(installed.size() == 1);
+  CHECK(installed[0].args ==
+        names({"/usr/local/bin/deploy", "a b", "{certificate_name}", "{file}"}));
+  CHECK_FALSE(installed[0].cwd);
+  CHECK_FALSE(installed[0].input);
+  CHECK(installed[0].timeout == std::chrono::seconds{300});
+  const config::HookCommand& chain = cfg.hooks.at("chain_installed").at(0);
+  CHECK(chain.args == names({"cp", "{chain_file}", "/srv/x"}));
+  CHECK(chain.cwd == fs::path("/etc/certmgr/hooks"));
+  CHECK(chain.input == "{key_type} {{x}}\n");
+  CHECK(chain.timeout == std::chrono::seconds{20});
+  const std::vector<config::HookCommand>& updated = cfg.hooks.at("certificates_updated");
+  REQUIRE(updated.size() == 2);
+  CHECK(updated[0].args == names({"echo", "{certificates}"}));
+  CHECK(updated[1].args == names({"logger", "updated"}));
+  CHECK(cfg.hooks.at("set_http_challenge").at(0).cwd == fs::path("/var/www"));
+  CHECK_FALSE(cfg.hooks.contains("params_installed"));
+  CHECK_FALSE(cfg.hooks.contains("full_key_installed"));
+}
+
+TEST_CASE("services merge over the built-in table; a certificate's string is one name [B12]") {
+  const Config cfg = parse(R"({
+    "services": {"myapp": "systemctl reload myapp", "nginx": "nginx -s reload", "apache": null},
+    "certificates": [{"name": "a.b", "services": "nginx"},
+                     {"name": "c.d", "services": ["myapp", "apache", "postfix"]},
+                     {"name": "e.f", "services": null},
+                     {"name": "g.h"}]})");
+  CHECK(cfg.services.at("myapp") == "systemctl reload myapp");
+  CHECK(cfg.services.at("nginx") == "nginx -s reload");
+  CHECK_FALSE(cfg.services.at("apache").has_value());
+  CHECK(cfg.services.at("znc") == "systemctl restart znc");
+  CHECK(cfg.services.size() == 13);
+  CHECK(cfg.certificates[0].services == names({"nginx"}));
+  CHECK(cfg.certificates[1].services == names({"myapp", "apache", "postfix"}));
+  CHECK(cfg.certificates[2].services.empty());
+  CHECK(cfg.certificates[3].services.empty());
+  const Config plain = parse(R"({"certificates": [{"name": "a.b"}]})");
+  CHECK(plain.hooks.empty());
+  CHECK(plain.services.at("nginx") == "systemctl reload nginx");
+}
+
 namespace {
 
 struct Malformed {
@@ -356,12 +412,7 @@ const Malformed k_malformed[] = {
   {R"({"certificates": [{"name": "a.b", "hooks": {"x": "y"}}]})",
    "/certificates/0/hooks", R"("hooks")"},
   {R"({"account": {"key": 1}, @certs})", "/account/key", R"("key")"},
-  {R"({"hooks": {"certificate_installed": "echo"}, @certs})",
-   "/hooks", "hooks is not supported by this version of certmgr"},
-  {R"({"services": {"nginx": null}, @certs})", "/services", "services is not supported"},
   {R"({"ct_logs": [], @certs})", "/ct_logs", "ct_logs is not supported"},
-  {R"({"certificates": [{"name": "a.b", "services": ["nginx"]}]})",
-   "/certificates/0/services", "services is not supported"},
   {R"({"certificates": [{"name": "a.b", "ocsp_responder_urls": ["http://ocsp"]}]})",
    "/certificates/0/ocsp_responder_urls", "not supported"},
   {R"({"settings": {"verify": [443]}, @certs})", "/settings/verify", "verify is not supported"},
@@ -440,6 +491,67 @@ const Malformed k_malformed[] = {
    "/settings/authorization_delay", "6 conflicts with 5"},
   {R"({"http_challenges": {"bad host": "/x"}, @certs})",
    "/http_challenges/bad host", R"("bad host")"},
+  // hooks
+  {R"({"hooks": [], @certs})", "/hooks", "got an array"},
+  {R"({"hooks": {"cert_installed": "echo"}, @certs})",
+   "/hooks/cert_installed", R"(unknown hook "cert_installed")"},
+  {R"({"hooks": {"sct_installed": "echo"}, @certs})",
+   "/hooks/sct_installed", R"(unknown hook "sct_installed")"},
+  {R"({"hooks": {"certificate_installed": "echo {certificate_file} {x}"}, @certs})",
+   "/hooks/certificate_installed", R"(unknown field "{x}" for hook certificate_installed)"},
+  {R"({"hooks": {"params_installed": ["echo {params_file}", "echo {key_type}"]}, @certs})",
+   "/hooks/params_installed/1", R"(unknown field "{key_type}" for hook params_installed)"},
+  {R"({"hooks": {"private_key_installed": {"args": ["cat"], "input": "{passphrase}"}}, @certs})",
+   "/hooks/private_key_installed/input", R"(unknown field "{passphrase}")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["cp", "{file", "/x"]}}, @certs})",
+   "/hooks/certificate_installed/args/1", R"(invalid template "{file")"},
+  {R"({"hooks": {"chain_installed": "echo {1x}"}, @certs})",
+   "/hooks/chain_installed", R"("{1x}")"},
+  {R"({"hooks": {"certificate_installed": "echo 'unterminated"}, @certs})",
+   "/hooks/certificate_installed", R"(unterminated quote or trailing backslash in "echo 'unterminated")"},
+  {R"({"hooks": {"certificate_installed": "echo \\"}, @certs})",
+   "/hooks/certificate_installed", "trailing backslash"},
+  {R"({"hooks": {"certificate_installed": "  "}, @certs})",
+   "/hooks/certificate_installed", R"(empty hook command "  ")"},
+  {R"({"hooks": {"certificate_installed": true}, @certs})",
+   "/hooks/certificate_installed", "got true"},
+  {R"({"hooks": {"certificate_installed": [["echo"]]}, @certs})",
+   "/hooks/certificate_installed/0", "got an array"},
+  {R"({"hooks": {"certificate_installed": {"args": []}}, @certs})",
+   "/hooks/certificate_installed/args", "expected a non-empty array of strings"},
+  {R"({"hooks": {"certificate_installed": {"args": "echo hi"}}, @certs})",
+   "/hooks/certificate_installed/args", R"(got "echo hi")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo", 1]}}, @certs})",
+   "/hooks/certificate_installed/args/1", "got 1"},
+  {R"({"hooks": {"certificate_installed": {"cwd": "/srv"}}, @certs})",
+   "/hooks/certificate_installed", R"(missing "args")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo"], "shell": true}}, @certs})",
+   "/hooks/certificate_installed/shell", R"(unknown key "shell")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo"], "timeout": 0}}, @certs})",
+   "/hooks/certificate_installed/timeout", "0 is out of range"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo"], "timeout": "5"}}, @certs})",
+   "/hooks/certificate_installed/timeout", R"(got "5")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo"], "cwd": ""}}, @certs})",
+   "/hooks/certificate_installed/cwd", R"(got "")"},
+  {R"({"hooks": {"certificate_installed": {"args": ["echo\u0000x"]}}, @certs})",
+   "/hooks/certificate_installed/args/0", "contains a NUL character"},
+  // services
+  {R"({"services": ["nginx"], @certs})", "/services", "got an array"},
+  {R"({"services": {"myapp": 1}, @certs})", "/services/myapp", "got 1"},
+  {R"({"services": {"": "true"}, @certs})", "/services/", R"(invalid service name "")"},
+  {R"({"certificates": [{"name": "a.b", "services": ["nginx", "nginxx"]}]})",
+   "/certificates/0/services/1", R"(unknown service "nginxx")"},
+  {R"({"certificates": [{"name": "a.b", "services": "nginx apache"}]})",
+   "/certificates/0/services", R"(unknown service "nginx apache")"},
+  {R"({"services": {"myapp": "true"}, "certificates": [{"name": "a.b"},
+                                                        {"name": "c.d", "services": ["myap"]}]})",
+   "/certificates/1/services/0", R"(unknown service "myap")"},
+  {R"({"certificates": [{"name": "a.b", "services": ["nginx", "nginx"]}]})",
+   "/certificates/0/services/1", R"(duplicate service "nginx")"},
+  {R"({"certificates": [{"name": "a.b", "services": [null]}]})",
+   "/certificates/0/services/0", "got null"},
+  {R"({"certificates": [{"name": "a.b", "services": {"nginx": true}}]})",
+   "/certificates/0/services", "got an object"},
 };
 // clang-format on
 
@@ -573,6 +685,12 @@ TEST_CASE("certmgr.example.json is valid and shows every shape") {
         fs::path("/var/www/example.org/.well-known/acme-challenge"));
   CHECK(cfg.certificates[2].alt_names ==
         names({"example.com", "www.example.com", "example.net", "www.example.net"}));
+  CHECK(org.services == names({"nginx", "example-app"}));
+  CHECK(mail.services == names({"postfix"}));
+  CHECK(cfg.services.at("example-app").has_value());
+  CHECK(cfg.hooks.at("certificate_installed").size() == 1);
+  CHECK(cfg.hooks.at("full_key_installed").at(0).input.has_value());
+  CHECK(cfg.hooks.at("certificates_updated").size() == 2);
 }
 
 TEST_SUITE_END();
