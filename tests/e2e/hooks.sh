@@ -87,8 +87,12 @@ argv_is() { # argv_is N EXPECTED-ARG... : record N's argv (after $0) equals the 
 # (1 + 1); each commit fires params, then per key type cert, key+cert, chain, key; then updated.
 n_set=$(grep -c '^set$' "$REC/order")
 n_clear=$(grep -c '^clear$' "$REC/order")
-check "set_http_challenge once per challenge file (5 files)" test "$n_set" = 5
-check "clear_http_challenge once per challenge file" test "$n_clear" = 5
+# Pebble's own record of the challenges it validated is the oracle for the count (it may reuse
+# an authorization now and then): one set and one clear hook per validated token.
+n_tokens=$(grep -o 'Attempting to validate w/ HTTP: [^ ]*' "$PEBBLE_LOG" | sort -u | wc -l)
+check "set_http_challenge once per challenge file ($n_set hooks, $n_tokens tokens)" \
+  test "$n_set" = "$n_tokens" -a "$n_tokens" -ge 3
+check "clear_http_challenge once per challenge file ($n_clear hooks)" test "$n_clear" = "$n_tokens"
 file_events=$(grep -v '^set$\|^clear$' "$REC/order" | tr '\n' ' ')
 check "file hooks in order after each commit, then certificates_updated once" \
   test "$file_events" = "params cert fullkey chain key cert fullkey chain key params cert fullkey chain key updated "
