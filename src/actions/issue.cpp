@@ -87,9 +87,9 @@ void answer_and_poll(Account& account, const config::Certificate& cert,
     const acme::Authorization done =
         acme::poll_authorization(account.client(), p.authz.url, limits);
     if (done.status != "valid")
-      throw util::Error(fmt::format("authorization for {} failed: {}", done.identifier,
-                                    done.error.empty() ? done.status : done.error));
-    log::progress("[{}] {} authorized", cert.name, done.identifier);
+      throw util::Error(fmt::format("authorization for {} failed: {}", p.authz.identifier,
+                                    done.error.empty() ? log::printable(done.status) : done.error));
+    log::progress("[{}] {} authorized", cert.name, p.authz.identifier);
   }
 }
 
@@ -131,7 +131,7 @@ acme::Order finalize(Account& account, const IssueRequest& request, const acme::
   if (order.status == "processing" || order.status == "ready")
     order = acme::poll_order(account.client(), ready.url, limits);
   if (order.status != "valid" || order.certificate.empty())
-    throw util::Error(fmt::format("the order is {} after finalize{}", order.status,
+    throw util::Error(fmt::format("the order is {} after finalize{}", log::printable(order.status),
                                   order.error.empty() ? "" : ": " + order.error));
   return order;
 }
@@ -167,7 +167,7 @@ Issued issue(Account& account, const IssueRequest& request) {
     order = acme::poll_order(account.client(), order.url, limits);
   }
   if (order.status != "ready")
-    throw util::Error(fmt::format("the order is {}{}", order.status,
+    throw util::Error(fmt::format("the order is {}{}", log::printable(order.status),
                                   order.error.empty() ? "" : ": " + order.error));
   order = finalize(account, request, order, csr);
   const std::string pem = account.client().download_certificate(order.certificate);

@@ -10,8 +10,17 @@ std::string in_dir(util::KeyType kt, std::string_view file) {
   return fmt::format("{}/{}", util::key_type_name(kt), file);
 }
 
+/// The label line of a certificate as it may appear in a PEM file: the name comes from the CA,
+/// so anything but printable ASCII (a newline could smuggle in a PEM block) becomes '?'.
+std::string safe_label(const crypto::Certificate& cert) {
+  std::string label = cert.label();
+  for (char& c : label)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return label;
+}
+
 std::string labelled(const crypto::Certificate& cert) {
-  return fmt::format("{}\n{}", cert.label(), cert.pem());
+  return fmt::format("{}\n{}", safe_label(cert), cert.pem());
 }
 } // namespace
 
@@ -24,7 +33,7 @@ std::string key_cert_path(util::KeyType kt) { return in_dir(kt, "keys/key+cert.p
 std::string certificate_file(const crypto::Certificate& leaf,
                              const std::vector<crypto::Certificate>& chain,
                              const crypto::Certificate* root, const ParamsText& params) {
-  std::string out = fmt::format("{} issued at {} UTC\n{}", leaf.label(),
+  std::string out = fmt::format("{} issued at {} UTC\n{}", safe_label(leaf),
                                 util::utc_text(leaf.not_before()), leaf.pem());
   for (const auto& cert : chain) out += "\n" + labelled(cert);
   if (root != nullptr) out += "\n" + labelled(*root);

@@ -1,5 +1,7 @@
 #include "plan.hpp"
 
+#include <certmgr/log.hpp>
+#include <certmgr/util/text.hpp>
 #include <certmgr/util/time.hpp>
 
 #include <fmt/format.h>
@@ -67,8 +69,13 @@ Decision decide(const KeyState& installed, const Wanted& wanted,
   if (!installed.leaf || !installed.key_spec) return {true, "no certificate yet"};
   const crypto::Certificate& leaf = *installed.leaf;
   if (auto why = key_differs(installed, wanted)) return {true, *why};
-  const std::string cn = leaf.subject_cn();
-  if (!cn.empty() && cn != wanted.name) return {true, fmt::format("subject changed from {}", cn)};
+  // A name longer than 64 bytes cannot be a CN: the CSR has none and a CA may promote another
+  // alt name to CN [B58]; any CN that is one of the names is then fine (no re-issue loop).
+  const std::string cn = util::ascii_lower(leaf.subject_cn());
+  const bool cn_fits = wanted.name.size() <= 64;
+  const bool cn_ok = cn.empty() || cn == wanted.name ||
+                     (!cn_fits && std::ranges::find(wanted.names, cn) != wanted.names.end());
+  if (!cn_ok) return {true, fmt::format("subject changed from {}", log::printable(cn))};
   if (auto why = names_differ(leaf, wanted)) return {true, *why};
   if (leaf.public_der() != installed.key_public_der)
     return {true, "certificate does not match the private key"};

@@ -130,9 +130,10 @@ std::vector<KeyWork> plan(const Run& run, const config::Certificate& cert) {
   return works;
 }
 
-/// Issues every due key type; stops at the first failure, whose message is returned, so that
-/// what was issued before it is still installed [B39].
+/// Issues every due key type; a failure of one does not stop the others, and what was issued is
+/// still installed [B39]. Returns the failures, one "<kt>: <cause>" each, joined with "; ".
 std::string issue_due(Run& run, const config::Certificate& cert, std::vector<KeyWork>& works) {
+  std::string failures;
   for (KeyWork& work : works) {
     if (!work.decision.issue) continue;
     try {
@@ -143,10 +144,11 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
       log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
                     util::key_type_name(work.kt), util::utc_text(work.issued->leaf.not_after()));
     } catch (const std::exception& e) {
-      return fmt::format("{}: {}", util::key_type_name(work.kt), e.what());
+      failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ",
+                              util::key_type_name(work.kt), e.what());
     }
   }
-  return "";
+  return failures;
 }
 
 layout::ParamsText plan_params(const Run& run, const config::Certificate& cert) {
@@ -202,16 +204,21 @@ void stage_key_type(const Run& run, store::Transaction& tx, const KeyWork& work,
     tx.write(layout::key_cert_path(kt), key_pem.with_suffix("\n" + cert_file),
              store::k_key_file_mode);
   } else {
+    // The same key bytes: no change, unless mode or owner (file_user/file_group) must change.
+    tx.write(layout::key_path(kt), util::Secret(work.key_pem), store::k_key_file_mode);
     tx.write(layout::key_cert_path(kt), util::Secret(work.key_pem + "\n" + cert_file),
              store::k_key_file_mode);
   }
 }
 
-std::string state_file(const std::vector<KeyWork>& works, const std::set<std::string>& dropped) {
+std::string state_file(const std::vector<KeyWork>& works, const std::set<std::string>& dropped,
+                       const config::Certificate& cert) {
   std::string list;
   for (const KeyWork& work : works) {
     const std::string kt(util::key_type_name(work.kt));
-    const bool is_dropped = work.issued ? work.issued->must_staple_dropped : dropped.contains(kt);
+    // The flag only holds while must-staple is still wanted: a changed setting clears it.
+    const bool is_dropped = work.issued ? work.issued->must_staple_dropped
+                                        : dropped.contains(kt) && cert.ocsp_must_staple;
     if (!is_dropped) continue;
     list += fmt::format("{}\"{}\"", list.empty() ? "" : ",", kt);
   }
@@ -232,7 +239,7 @@ void stage(const Run& run, const config::Certificate& cert, store::Transaction& 
     if (std::ranges::find(cert.key_types, kt) == cert.key_types.end())
       tx.remove(std::string(util::key_type_name(kt))); // [B30]: key type no longer configured
   }
-  const std::string state = state_file(works, read_dropped(run, cert));
+  const std::string state = state_file(works, read_dropped(run, cert), cert);
   if (state.empty()) {
     tx.remove(layout::k_state);
   } else {

@@ -51,6 +51,8 @@ struct Entry {
   ino_t ino{};
   mode_t mode{};
   off_t size{};
+  uid_t uid{};
+  gid_t gid{};
 };
 struct Listing {
   std::map<std::string, Entry> files{}; ///< by relative path

@@ -42,8 +42,9 @@ std::string conflict(const LinkSync& sync, const std::string& alt, const std::st
   if (S_ISDIR(st.st_mode)) return alt + " is a directory" + refused;
   if (!S_ISLNK(st.st_mode)) return alt + " is a file" + refused;
   const std::string target = read_link(sync.paths.data_dir / alt);
-  // A bare name is one of our alt-name links; anything with a '/' was made by someone else.
-  if (target.find('/') != std::string::npos)
+  // Only a link to one of our certificates is ours to repoint; anything else was made by
+  // someone else (an admin's "www.x -> x-manual") and is reported, not touched.
+  if (!sync.certificate_names.contains(target))
     return fmt::format("{} is a link to \"{}\"{}", alt, target, refused);
   return "";
 }

@@ -3,6 +3,7 @@
 // fixes [B23]). A crash at any instant leaves the old or the new generation installed, never a
 // mix; recover() removes what a crash left half-done.
 #include "store/detail.hpp"
+#include <certmgr/log.hpp>
 #include <certmgr/store.hpp>
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/fs.hpp>
@@ -28,6 +29,8 @@ struct StagedView {
   std::string_view bytes{};
   mode_t mode{0};
   bool removed{false};
+  uid_t uid{0}; ///< the owner the file must have (file_user, else the process's)
+  gid_t gid{0};
 };
 using Views = std::map<std::string, StagedView>;
 
@@ -39,11 +42,13 @@ struct BytesOf {
 };
 
 /// A template so that it can read Transaction's private Staged type without naming it.
-template <class StagedMap> Views view_of(const StagedMap& staged) {
+template <class StagedMap> Views view_of(const StagedMap& staged, const util::Owner& owner) {
   Views views;
+  const uid_t uid = owner.uid.value_or(::geteuid());
+  const gid_t gid = owner.gid.value_or(::getegid());
   for (const auto& [relative, entry] : staged)
-    views.emplace(relative,
-                  StagedView{std::visit(BytesOf{}, entry.content), entry.mode, entry.removed});
+    views.emplace(relative, StagedView{std::visit(BytesOf{}, entry.content), entry.mode,
+                                       entry.removed, uid, gid});
   return views;
 }
 
@@ -90,8 +95,9 @@ bool written_below(const std::string& relative, const Views& views) {
 
 /// Equal bytes and mode: rewriting would only churn inodes, archives and service reloads [B27].
 bool same_file(const fs::path& path, const detail::Entry& entry, const StagedView& view) {
-  if (!S_ISREG(entry.mode) || (entry.mode & 07777) != view.mode ||
-      static_cast<std::size_t>(entry.size) != view.bytes.size())
+  // A changed file_user/file_group is a change too: the file is written again with the owner.
+  if (!S_ISREG(entry.mode) || (entry.mode & 07777) != view.mode || entry.uid != view.uid ||
+      entry.gid != view.gid || static_cast<std::size_t>(entry.size) != view.bytes.size())
     return false;
   std::optional<std::string> bytes = util::read_file(path, view.bytes.size());
   const bool same = bytes && *bytes == view.bytes;
@@ -325,14 +331,14 @@ void Transaction::remove(const std::string& relative) {
 bool Transaction::empty() const {
   if (m_staged.empty()) return true;
   const detail::Installed installed = detail::find_installed(m_paths, m_name);
-  return make_plan(installed.dir, detail::list_tree(installed.dir), view_of(m_staged))
+  return make_plan(installed.dir, detail::list_tree(installed.dir), view_of(m_staged, m_owner))
       .changed.empty();
 }
 
 std::vector<std::string> Transaction::commit(std::chrono::system_clock::time_point now,
                                              bool archive) {
   const detail::Installed installed = detail::find_installed(m_paths, m_name);
-  const Views views = view_of(m_staged);
+  const Views views = view_of(m_staged, m_owner);
   const Plan plan = make_plan(installed.dir, detail::list_tree(installed.dir), views);
   if (plan.changed.empty()) return {};
   refuse_foreign(m_paths, m_name, installed);
@@ -359,9 +365,10 @@ std::vector<std::string> Transaction::commit(std::chrono::system_clock::time_poi
                                  .now = now,
                                  .archive = archive});
     } catch (const util::Error& error) {
-      // The caller must not mistake this for "nothing changed": the new files are live.
-      throw util::Error(fmt::format("generation {} is installed, but retiring {} failed: {}",
-                                    numbers.fresh, superseded.filename().string(), error.what()));
+      // The new files are live: this commit succeeded, and its hooks and reloads must run.
+      // recover() finishes the archiving at the next run.
+      log::warning("[{}] generation {} is installed, but retiring {} failed: {}", m_name,
+                   numbers.fresh, superseded.filename().string(), error.what());
     }
   }
   m_staged.clear();

@@ -48,7 +48,8 @@ void walk(const fs::path& root, const std::string& prefix, Listing& listing) {
       listing.dirs.insert(relative);
       walk(root, relative, listing);
     } else {
-      listing.files.emplace(relative, Entry{st.st_dev, st.st_ino, st.st_mode, st.st_size});
+      listing.files.emplace(
+          relative, Entry{st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_uid, st.st_gid});
     }
   }
   if (error) throw util::Error({.file = dir.string()}, "cannot list directory: " + error.message());

@@ -53,5 +53,20 @@ check "nobody cannot read plain.test's key" bash -c "! runuser -u nobody -- cat 
 run_certmgr force -c "$CFG" update --force owned.test
 check "update --force keeps the owners" owners_are owned.test nobody:nogroup
 
+echo "== a changed file_group is applied by the next update, without re-issuing"
+serial0=$(openssl x509 -in "$D/plain.test/rsa/cert.pem" -noout -serial)
+write_config "$CFG" '[
+    {"name": "owned.test", "file_user": "nobody", "file_group": "nogroup"},
+    {"name": "grouponly.test", "key_types": "ecdsa", "file_group": "nogroup"},
+    {"name": "plain.test", "key_types": ["rsa"], "file_group": "nogroup"}
+  ]'
+run_certmgr regroup -c "$CFG" update
+check "group change: exit 0" rc_is 0
+check "group change: one summary line for plain.test" grep -q 'plain\.test' "$OUT"
+check "group change: every file of plain.test now root:nogroup" owners_are plain.test root:nogroup
+check "group change: no re-issue" test "$(openssl x509 -in "$D/plain.test/rsa/cert.pem" -noout -serial)" = "$serial0"
+run_certmgr regroup2 -c "$CFG" update
+check "group change: next run silent" is_empty "$OUT"
+
 ((T_FAIL == 0)) || lab_dump_logs
 t_summary

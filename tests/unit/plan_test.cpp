@@ -136,6 +136,17 @@ TEST_CASE("a changed subject CN is re-issued, a certificate without CN is judged
   CHECK_FALSE(decide(no_cn, wanted(), k_epoch).issue);
 }
 
+TEST_CASE("a name too long for a CN accepts any of its names as CN (no re-issue loop)") {
+  const std::string long_name = std::string(60, 'x') + ".a.test";
+  Wanted w = wanted();
+  w.name = long_name;
+  w.names = {long_name, "www.a.test"};
+  KeyState s = installed(90 * 24h, {.cn = "www.a.test", .names = {long_name, "www.a.test"}});
+  CHECK_FALSE(decide(s, w, k_epoch).issue);
+  s = installed(90 * 24h, {.cn = "other.test", .names = {long_name, "www.a.test"}});
+  CHECK(decide(s, w, k_epoch).issue);
+}
+
 TEST_CASE("must-staple changes are re-issued unless the CA dropped the extension") {
   Wanted w = wanted();
   w.must_staple = true;
