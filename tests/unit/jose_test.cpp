@@ -77,7 +77,8 @@ TEST_CASE("the JWK is canonical and its thumbprint is base64url SHA-256 of it (R
   const std::string& jwk = signer.jwk();
   CHECK(jwk.starts_with(R"({"crv":"P-256","kty":"EC","x":")"));
   CHECK(jwk.find(' ') == std::string::npos);
-  const auto x = parse(jwk)["x"].GetString();
+  const auto doc = parse(jwk);
+  const std::string x = doc["x"].GetString();
   CHECK(util::base64url_decode(x)->size() == 32);
   CHECK(signer.thumbprint() == util::base64url_encode(crypto::sha256(jwk)));
   CHECK(signer.thumbprint().size() == 43);
