@@ -2,6 +2,8 @@
 // directories. Never builds a path from an unchecked token; never leaves a file behind.
 #pragma once
 
+#include <certmgr/util/fs.hpp>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -11,7 +13,8 @@ namespace certmgr::challenge {
 /// A published challenge file; removes it when destroyed (or at remove()). Move-only.
 class Published {
 public:
-  Published(std::filesystem::path dir, std::string token);
+  /// Takes ownership of `dir_fd`, the open challenge directory the file was created in.
+  Published(std::filesystem::path dir, util::Fd dir_fd, std::string token);
   Published(Published&& other) noexcept;
   Published& operator=(Published&&) = delete;
   Published(const Published&) = delete;
@@ -23,13 +26,15 @@ public:
 
 private:
   std::filesystem::path m_dir;
+  util::Fd m_dir_fd; ///< removal goes through the directory the file was made in, not the path
   std::string m_token;
   bool m_active{true};
 };
 
 /// Creates `dir/token` holding `key_authorization` (no newline), mode 0644, creating `dir` (0755)
-/// if missing; refuses a token outside RFC 8555 §8.3's alphabet and length, symlinks, and
-/// existing files (O_CREAT|O_EXCL|O_NOFOLLOW relative to the directory's fd).
+/// if missing; refuses a token outside RFC 8555 §8.3's alphabet and length, a challenge
+/// directory that is itself a symlink, and existing files (O_CREAT|O_EXCL|O_NOFOLLOW relative to
+/// the directory's fd, which is also used for the removal).
 /// Throws util::Error naming the file.
 [[nodiscard]] Published publish(const std::filesystem::path& dir, std::string_view token,
                                 std::string_view key_authorization);

@@ -29,19 +29,19 @@ void write_all(int fd, std::string_view bytes, const std::filesystem::path& path
 }
 } // namespace
 
-Published::Published(std::filesystem::path dir, std::string token)
-    : m_dir(std::move(dir)), m_token(std::move(token)) {}
+Published::Published(std::filesystem::path dir, util::Fd dir_fd, std::string token)
+    : m_dir(std::move(dir)), m_dir_fd(std::move(dir_fd)), m_token(std::move(token)) {}
 
 Published::Published(Published&& other) noexcept
-    : m_dir(std::move(other.m_dir)), m_token(std::move(other.m_token)),
-      m_active(std::exchange(other.m_active, false)) {}
+    : m_dir(std::move(other.m_dir)), m_dir_fd(std::move(other.m_dir_fd)),
+      m_token(std::move(other.m_token)), m_active(std::exchange(other.m_active, false)) {}
 
 Published::~Published() { remove(); }
 
 void Published::remove() noexcept {
   if (!m_active) return;
   m_active = false;
-  if (::unlink(path().c_str()) != 0 && errno != ENOENT)
+  if (::unlinkat(m_dir_fd.get(), m_token.c_str(), 0) != 0 && errno != ENOENT)
     log::warning("{}: cannot remove the challenge file: {}", path().string(), std::strerror(errno));
 }
 
@@ -52,7 +52,9 @@ Published publish(const std::filesystem::path& dir, std::string_view token,
     throw util::Error(
         fmt::format("the CA sent an invalid challenge token \"{}\"", log::printable(token, 80)));
   util::make_dirs(dir, k_challenge_dir_mode);
-  const util::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // The last component must be a real directory: a symlink planted there by whoever owns the
+  // web root must not make root create files elsewhere.
+  util::Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir_fd.valid())
     throw util::Error({.file = dir.string()},
                       fmt::format("cannot open the challenge directory: {}", std::strerror(errno)));
@@ -64,7 +66,7 @@ Published publish(const std::filesystem::path& dir, std::string_view token,
   if (!fd.valid())
     throw util::Error({.file = path.string()},
                       fmt::format("cannot create the challenge file: {}", std::strerror(errno)));
-  Published published(dir, name); // from here on the file is removed on every exit
+  Published published(dir, std::move(dir_fd), name); // removed on every exit from here on
   if (::fchmod(fd.get(), k_challenge_file_mode) != 0)
     throw util::Error({.file = path.string()},
                       fmt::format("cannot set the challenge file mode: {}", std::strerror(errno)));
