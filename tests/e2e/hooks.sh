@@ -19,6 +19,9 @@ lab_start stable || fail "lab did not start"
 D="$LAB/da ta;\$(touch $LAB/canary)\`touch $LAB/canary2\` 'q\"
 x"
 CFG=$LAB/certmgr.json
+# A root file for rsa next to the config: rsa/cert+root.pem is written, full_certificate_installed
+# fires for rsa only.
+lab_root_pem "$LAB/root_cert.rsa.pem" || fail "cannot fetch /roots/0"
 REC=$LAB/rec
 mkdir -p "$REC"
 PROBE=$LAB/probe
@@ -45,6 +48,7 @@ HOOKS="{
                               {\"args\": [\"/bin/sh\", \"-c\", \"exit 3\"]},
                               {\"args\": [\"/bin/sleep\", \"30\"], \"timeout\": 1}],
   \"full_key_installed\": \"$PROBE fullkey {key_name} {key_type} {full_key_file}\",
+  \"full_certificate_installed\": \"$PROBE fullcert {key_type} {full_certificate_file}\",
   \"chain_installed\": \"$PROBE chain {key_type} {chain_file}\",
   \"private_key_installed\": {\"args\": [\"$PROBE\", \"key\", \"{key_type}\", \"{private_key_file}\"],
                               \"input\": \"key of {certificate_name}\\n\"},
@@ -95,7 +99,7 @@ check "set_http_challenge once per challenge file ($n_set hooks, $n_tokens token
 check "clear_http_challenge once per challenge file ($n_clear hooks)" test "$n_clear" = "$n_tokens"
 file_events=$(grep -v '^set$\|^clear$' "$REC/order" | tr '\n' ' ')
 check "file hooks in order after each commit, then certificates_updated once" \
-  test "$file_events" = "params cert fullkey chain key cert fullkey chain key params cert fullkey chain key updated "
+  test "$file_events" = "params cert fullcert fullkey chain key cert fullkey chain key params cert fullkey chain key updated "
 # find the records by tag
 rec_of() { awk -v t="$1" -v k="$2" '$0 == t { if (++c == k) { print NR - 1; exit } }' "$REC/order"; }
 r=$(rec_of cert 1)
@@ -105,6 +109,14 @@ check "certificate_installed env: CERTMGR_EVENT, NAME, KEY_TYPE, CERT, KEY, CHAI
   grep -qx "CERTMGR_EVENT=certificate_installed" "$REC/$r.env"
 check "env CERTMGR_CERT is the stable path" grep -qxF "CERTMGR_CERT=$D/one.test/rsa/cert.pem" <(tr '\n' '\001' <"$REC/$r.env" | sed 's/\x01\([A-Z_]*=\)/\n\1/g')
 check "env CERTMGR_KEY_TYPE" grep -qx "CERTMGR_KEY_TYPE=rsa" "$REC/$r.env"
+r=$(rec_of fullcert 1)
+check "full_certificate_installed argv" argv_is "$r" fullcert rsa "$D/one.test/rsa/cert+root.pem"
+root_is_last_cert() { # cert+root.pem = cert.pem's leaf and chain, then the root, then params
+  cmp -s <(openssl crl2pkcs7 -nocrl -certfile "$D/one.test/rsa/cert+root.pem" | openssl pkcs7 -print_certs | grep -c BEGIN) <(echo 3) &&
+    grep -qF "$(sed -n 2p "$LAB/root_cert.rsa.pem")" "$D/one.test/rsa/cert+root.pem"
+}
+check "rsa/cert+root.pem holds leaf, intermediate and root" root_is_last_cert
+check "no ecdsa/cert+root.pem without root_cert.ecdsa.pem" test ! -e "$D/one.test/ecdsa/cert+root.pem"
 r=$(rec_of key 1)
 check "private_key_installed object form: argv" argv_is "$r" key rsa "$D/one.test/rsa/keys/key.pem"
 check "private_key_installed: input template on stdin" test "$(cat "$REC/$r.stdin")" = "key of one.test"
