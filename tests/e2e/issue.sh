@@ -86,8 +86,6 @@ archived_copy() {
 pubkey_changed() { ! cmp -s <(pubkey_of "$D/$1/$2/keys/key.pem") "$3/pub.pem"; }
 no_ecdsa_dir() { [[ ! -e $D/rsaonly.test/ecdsa ]]; }
 account_modes() { mode_is 600 "$D/account/client.key" "$D/account/registration.json"; }
-requests_delta_is() { local now; now=$(lab_requests); [[ $((now - $1)) == "$2" ]] ||
-  { printf '  %s CA requests, expected %s\n' "$((now - $1))" "$2" >&2; return 1; }; }
 # validation_gets: every token nginx served got exactly 3 GETs with status 200 (§5 item 7);
 # prints the number of tokens
 validation_gets() {

@@ -26,9 +26,6 @@ not_before() { date -u -d "$(openssl x509 -in "$D/$1/$2/cert.pem" -noout -startd
 # same_serial NAME KT OLD / new_serial NAME KT OLD
 same_serial() { [[ $(serial "$1" "$2") == "$3" ]] || { echo "  $1/$2 serial changed" >&2; return 1; }; }
 new_serial() { [[ $(serial "$1" "$2") != "$3" ]] || { echo "  $1/$2 serial unchanged" >&2; return 1; }; }
-requests_delta_is() { local now; now=$(lab_requests); [[ $((now - $1)) == "$2" ]] ||
-  { printf '  %s CA requests, expected %s\n' "$((now - $1))" "$2" >&2; return 1; }; }
-stdout_lines() { [[ $(line_count "$OUT") == "$1" ]] || { show_run; return 1; }; }
 
 config() { # config KEY_SIZE CURVE ALT_NAMES STAPLE: settings of change.test (the others keep
   # the lab defaults, 2048 and secp256r1, so their renewal is decided by time alone)

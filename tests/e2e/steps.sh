@@ -23,7 +23,6 @@ dh_in_cert() { # the DH block of cert.pem equals the one of params.pem
   cmp -s <(sed -n '/BEGIN DH/,/END DH/p' "$D/steps.test/$1/cert.pem") \
     <(sed -n '/BEGIN DH/,/END DH/p' "$D/steps.test/params.pem")
 }
-stdout_lines() { [[ $(line_count "$OUT") == "$1" ]] || { show_run; return 1; }; }
 
 config 2048
 run_certmgr first -c "$CFG" update --certs

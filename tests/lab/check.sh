@@ -49,6 +49,14 @@ is_empty() {
 }
 # line_count FILE: number of lines (a last line without newline counts)
 line_count() { awk 'END { print NR }' "$1"; }
+# stdout_lines N: stdout of the last run_certmgr has N lines (shows the run otherwise)
+stdout_lines() { [[ $(line_count "$OUT") == "$1" ]] || { show_run; return 1; }; }
+# requests_delta_is BEFORE N: the CA (lab_requests of lab.sh) got N requests since BEFORE
+requests_delta_is() {
+  local now
+  now=$(lab_requests)
+  [[ $((now - $1)) == "$2" ]] || { printf '  %s CA requests, expected %s\n' "$((now - $1))" "$2" >&2; return 1; }
+}
 # dir_empty DIR: DIR exists and holds no entry
 dir_empty() {
   [[ -d $1 ]] || { printf '  %s: not a directory\n' "$1" >&2; return 1; }
