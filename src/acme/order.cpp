@@ -3,6 +3,7 @@
 #include <certmgr/log.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 #include <certmgr/util/text.hpp>
 
 #include <fmt/format.h>
@@ -63,7 +64,7 @@ void wait_before_poll(std::chrono::milliseconds delay, std::optional<std::chrono
                       fmt::format("still not done after the polling deadline "
                                   "(next poll asked in {} s)",
                                   std::chrono::ceil<std::chrono::seconds>(wait).count()));
-  std::this_thread::sleep_for(wait);
+  util::sleep_unless_stopped(wait);
 }
 
 template <class Get, class Done>

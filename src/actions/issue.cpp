@@ -4,6 +4,7 @@
 #include <certmgr/challenge.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 
 #include <fmt/format.h>
 
@@ -71,6 +72,7 @@ std::vector<Pending> publish_pending(Account& account, const config::Certificate
 
 void run_challenge_hooks(const IssueRequest& request, const std::string& hook,
                          const std::vector<Pending>& pending) {
+  if (util::stop_requested()) return; // interrupted: files are removed, no hook is started
   const std::string prefix = fmt::format("[{}] ", request.certificate->name);
   for (const auto& p : pending)
     (void)hooks::run(*request.hooks,

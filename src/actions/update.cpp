@@ -11,6 +11,7 @@
 #include <certmgr/store.hpp>
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/fs.hpp>
+#include <certmgr/util/stop.hpp>
 #include <certmgr/util/time.hpp>
 
 #include <fmt/format.h>
@@ -303,8 +304,10 @@ void renew(Run& run, const config::Certificate& cert) {
     log::notice("{}", summary(cert, works, changed));
     run.changed.push_back(cert.name);
     // Hooks run after the transaction that caused them, never inside it (§7.4).
-    for (const auto& event : file_events(run.paths.data_dir, cert, changed))
+    for (const auto& event : file_events(run.paths.data_dir, cert, changed)) {
+      if (util::stop_requested()) break; // the files are installed; hooks are not started now
       (void)hooks::run(run.hooks, event);
+    }
   }
   if (!failure.empty()) throw util::Error(failure);
   prune(run, cert.name);
@@ -338,6 +341,22 @@ void finish(const Run& run) {
   (void)hooks::run(run.hooks, updated_event(run.changed));
   (void)services::reload(services_to_reload(run.config, run.changed), services::k_default_timeout);
 }
+/// A stop request (SIGTERM, SIGINT, SIGHUP) ends the run before the next certificate, without
+/// hooks or reloads that would outlive the stop; says what was left. Exit status 1.
+int stopped(const Run& run, const Selection& selection, const config::Certificate* next) {
+  std::vector<std::string> left;
+  bool after = next == nullptr;
+  for (const config::Certificate* cert : selection.certificates) {
+    if (cert == next) after = true;
+    if (after && next != nullptr) left.push_back(cert->name);
+  }
+  std::string message = fmt::format("certmgr: interrupted by signal {}", util::stop_signal());
+  if (!left.empty()) message += fmt::format("; not processed: {}", fmt::join(left, ", "));
+  if (!run.changed.empty())
+    message += fmt::format("; services of {} not reloaded", fmt::join(run.changed, ", "));
+  log::error("{}", message);
+  return 1;
+}
 } // namespace
 
 int update(const config::Config& config, const UpdateOptions& options) {
@@ -350,8 +369,11 @@ int update(const config::Config& config, const UpdateOptions& options) {
           .steps = options.steps,
           .hooks = hook_spec(config)};
   int failed = selection.unknown;
-  for (const config::Certificate* cert : selection.certificates)
+  for (const config::Certificate* cert : selection.certificates) {
+    if (util::stop_requested()) return stopped(run, selection, cert);
     if (!update_one(run, *cert)) ++failed;
+  }
+  if (util::stop_requested()) return stopped(run, selection, nullptr);
   try {
     sync_links(run);
   } catch (const std::exception& e) {

@@ -5,6 +5,7 @@
 #include <certmgr/http.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -115,7 +116,7 @@ void random_wait(const config::Settings& s) {
   const std::chrono::seconds delay(
       std::uniform_int_distribution<long long>(low.count(), high.count())(random));
   log::debug("waiting {} s before starting", delay.count());
-  std::this_thread::sleep_for(delay);
+  util::sleep_unless_stopped(delay);
 }
 
 int execute(const Options& o) {
@@ -166,6 +167,7 @@ int run(int argc, char** argv) noexcept {
       return k_exit_usage;
     }
     http::global_init();
+    util::install_stop_handlers();
     return execute(options);
   } catch (const util::Error& e) {
     log::error("{}", e.what());

@@ -2,6 +2,7 @@
 
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 
 #include <fmt/format.h>
 
@@ -26,7 +27,7 @@ util::Fd take_lock(const std::filesystem::path& path, LockWait wait) {
                       fmt::format("cannot open the lock file: {}", std::strerror(errno)));
   const auto deadline = std::chrono::steady_clock::now() + k_max_lock_wait;
   while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
+    if (errno == EINTR) continue; // a stop request is seen by the sleep below
     if (errno != EWOULDBLOCK)
       throw util::Error({.file = path.string()},
                         fmt::format("cannot lock: {}", std::strerror(errno)));
@@ -34,7 +35,7 @@ util::Fd take_lock(const std::filesystem::path& path, LockWait wait) {
       throw util::Error({.file = path.string()}, "another certmgr run holds the lock",
                         util::ErrorKind::lock);
     log::debug("lock {} busy, waiting", path.string());
-    std::this_thread::sleep_for(k_lock_poll);
+    util::sleep_unless_stopped(k_lock_poll);
   }
   return fd;
 }

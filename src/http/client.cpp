@@ -1,5 +1,6 @@
 #include <certmgr/http.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 #include <certmgr/util/text.hpp>
 
 #include <fmt/format.h>
@@ -37,6 +38,11 @@ std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
+}
+
+/// A stop request (SIGTERM) aborts a transfer at once instead of after its timeout.
+int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return util::stop_requested() ? 1 : 0;
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -115,10 +121,13 @@ Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   const CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_POST, 0L);
   if (sink.too_large)
     throw util::Error({.url = url}, fmt::format("response larger than {} bytes", max_body_bytes));
+  util::throw_if_stopped();
   if (rc != CURLE_OK) throw util::Error({.url = url}, curl_easy_strerror(rc));
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -4,6 +4,7 @@
 // kills what it started too (`sh -c 'sleep 30 & wait'`).
 
 #include <certmgr/util/fs.hpp>
+#include <certmgr/util/stop.hpp>
 #include <certmgr/util/subprocess.hpp>
 
 #include <fmt/format.h>
@@ -314,7 +315,8 @@ Ended pump(Io& io, const Child& child, SteadyClock::time_point deadline) {
     if (drain_until && (!io.output_open() || until(*drain_until).count() <= 0)) {
       return Ended::exited;
     }
-    if (!drain_until && until(deadline).count() <= 0) return Ended::timed_out;
+    // A stop request (SIGTERM to certmgr) ends the hook like its timeout: the group is killed.
+    if (!drain_until && (until(deadline).count() <= 0 || stop_requested())) return Ended::timed_out;
     io.step(std::min(k_poll_tick, until(drain_until.value_or(deadline))));
   }
 }
