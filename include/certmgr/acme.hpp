@@ -7,6 +7,7 @@
 
 #include <certmgr/http.hpp>
 #include <certmgr/jose.hpp>
+#include <certmgr/util/error.hpp>
 
 #include <chrono>
 #include <optional>
@@ -30,6 +31,39 @@ inline constexpr std::chrono::seconds k_max_retry_after = std::chrono::hours{24}
 /// [k_min_retry_after, k_max_retry_after]; nullopt when absent or unparseable.
 [[nodiscard]] std::optional<std::chrono::seconds>
 parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+
+/// The CA refused a request with a problem document (RFC 8555 §6.7). what() is the user line;
+/// type() the problem type without "urn:ietf:params:acme:error:" ("alreadyRevoked"), "" when the
+/// answer held no problem document.
+class Problem : public util::Error {
+public:
+  Problem(const std::string& url, const std::string& message, std::string type)
+      : util::Error({.url = url}, message), m_type(std::move(type)) {}
+  [[nodiscard]] const std::string& type() const noexcept { return m_type; }
+
+private:
+  std::string m_type;
+};
+
+/// RFC 5280 §5.3.1 CRLReason codes a subscriber may ask for (8 removeFromCRL is not one).
+enum class RevocationReason {
+  unspecified = 0,
+  key_compromise = 1,
+  ca_compromise = 2,
+  affiliation_changed = 3,
+  superseded = 4,
+  cessation_of_operation = 5,
+  certificate_hold = 6,
+  privilege_withdrawn = 9,
+  aa_compromise = 10,
+};
+/// The RFC 5280 ASN.1 names ("keyCompromise", ...), in code order.
+struct ReasonName {
+  std::string_view name;
+  RevocationReason reason;
+};
+[[nodiscard]] const std::vector<ReasonName>& revocation_reasons();
+[[nodiscard]] std::string_view reason_name(RevocationReason reason);
 
 struct Directory {
   std::string url{};
@@ -79,6 +113,19 @@ public:
   std::string register_account(const std::optional<std::string>& email);
   /// Uses an account URL already known (from registration.json).
   void set_account_url(std::string url);
+  /// newAccount with onlyReturnExisting (RFC 8555 §7.3.1): the account URL of this key (also
+  /// set as kid), or nullopt when the CA knows no account for it.
+  std::optional<std::string> find_account();
+  /// Sets the account's contact to mailto:<email>, or none (RFC 8555 §7.3.2). Returns the
+  /// account object (JSON text).
+  std::string update_account(const std::optional<std::string>& email);
+  /// Account key rollover (RFC 8555 §7.3.5) to `new_key`. After success the CA accepts only
+  /// `new_key` for this account; this client must not be used any more.
+  void change_key(const jose::Signer& new_key);
+  enum class Revoked { now, already };
+  /// revokeCert (RFC 8555 §7.6) of the DER certificate, signed with the account (kid) when one
+  /// is set, else with this client's key as JWK (the certificate's own key).
+  Revoked revoke(std::string_view certificate_der, RevocationReason reason);
   [[nodiscard]] const std::optional<std::string>& account_url() const noexcept { return m_kid; }
 
   Order new_order(const std::vector<std::string>& names);

@@ -4,7 +4,9 @@
 // certificate failed).
 #pragma once
 
+#include <certmgr/acme.hpp>
 #include <certmgr/config.hpp>
+#include <certmgr/util/secret.hpp>
 
 #include <optional>
 #include <string>
@@ -20,6 +22,13 @@ struct Selection {
 };
 [[nodiscard]] Selection select(const config::Config& config, const std::vector<std::string>& names);
 
+/// The passphrases of a run besides those in the configuration: the run-time one (--pass-file,
+/// CERTMGR_PASSPHRASE, a TTY prompt), obtained by cli before any action starts. It serves
+/// settings that are `true`, and opens keys still encrypted under an old passphrase.
+struct Secrets {
+  std::optional<util::Secret> runtime{};
+};
+
 enum class Force { no, yes };
 
 /// The steps of `update` (behaviour §1.2): `--certs` and `--params` select some; none = all.
@@ -32,12 +41,47 @@ struct UpdateOptions {
   std::vector<std::string> names{}; ///< empty = every certificate
   Force force{Force::no};           ///< re-issue (certs step) and regenerate (params step) now
   Steps steps{};
+  bool no_auth{false}; ///< only already-valid authorizations (a follower, behaviour §6.7)
 };
 
 /// `certmgr update`: issues or renews what is due, writes each certificate's files in one
 /// transaction, maintains alt-name links. Prints one summary line per changed certificate
 /// (log::notice) and nothing when nothing is due; contacts the CA only when an order is needed.
-[[nodiscard]] int update(const config::Config& config, const UpdateOptions& options);
+[[nodiscard]] int update(const config::Config& config, const UpdateOptions& options,
+                         const Secrets& secrets);
+
+/// `certmgr auth` (behaviour §6.7): for each selected certificate an order whose pending
+/// authorizations are proven over http-01, never finalized, no file of the tree written. One
+/// log::notice "[name] authorized a.test, www.a.test" per certificate that needed any.
+[[nodiscard]] int auth(const config::Config& config, const std::vector<std::string>& names,
+                       const Secrets& secrets);
+/// `certmgr auth --csr`: the same for the names of a PEM CSR (`csr_pem`, read by cli from
+/// stdin) with the global auth definition; reported as "[CSR]".
+[[nodiscard]] int auth_csr(const config::Config& config, std::string_view csr_pem,
+                           const Secrets& secrets);
+
+enum class DryRun { no, yes };
+
+struct RevokeOptions {
+  std::vector<std::string> names{}; ///< non-empty (cli refuses none)
+  acme::RevocationReason reason{acme::RevocationReason::unspecified};
+  DryRun dry_run{DryRun::no};
+};
+
+/// `certmgr revoke` (behaviour §6.6 with [B48], [B49] fixed): revokes the installed
+/// certificate of every key type of the named certificates (signed with the certificate key
+/// for keyCompromise, RFC 8555 §7.6, else with the account), then moves each revoked key
+/// type's files out of the live tree into the archive in one transaction, so that the next
+/// `update` issues with new keys. No hooks, no reloads. Prints "[name] rsa: certificate
+/// <serial> revoked (<reason>)" (or "already revoked", or with DryRun "would revoke").
+/// Returns 0, or 1 when a revocation failed or a name is unknown.
+[[nodiscard]] int revoke(const config::Config& config, const RevokeOptions& options,
+                         const Secrets& secrets);
+
+/// `certmgr account` (RFC 8555 §7.3): opens (registering when needed) the account of the
+/// configured directory, pushes a changed account.email, with `rollover` replaces the account
+/// key (§7.3.5); prints the account URL and contact. Returns 0, or 1 on failure.
+[[nodiscard]] int account(const config::Config& config, bool rollover, const Secrets& secrets);
 
 /// `certmgr check` (behaviour §3.6, [B25], [B26]): without network, repairs modes and owners of
 /// the selected certificates' live files and directories (owner: file_user/file_group, else the
@@ -48,8 +92,6 @@ struct UpdateOptions {
 /// certificate never issued is no error (debug). Returns 0, or 1 when something could not be
 /// repaired (each such problem one log::error line) or a name is unknown.
 [[nodiscard]] int check(const config::Config& config, const std::vector<std::string>& names);
-
-enum class DryRun { no, yes };
 
 struct CleanupOptions {
   std::vector<std::string> names{}; ///< empty = every certificate, plus archives of certificates

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <certmgr/util/key_type.hpp>
+#include <certmgr/util/secret.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -41,6 +42,16 @@ struct Auth {
 [[nodiscard]] std::optional<std::filesystem::path> challenge_dir(const HttpAuth& auth,
                                                                  std::string_view fqdn);
 
+/// A passphrase setting (behaviour §9): `null`/`false` (keys in clear), a string (that
+/// passphrase), or `true` (the run-time passphrase: --pass-file, CERTMGR_PASSPHRASE, or a TTY
+/// prompt). The literal is a util::Secret: it is never logged or quoted in errors.
+struct Passphrase {
+  enum class Kind { none, literal, runtime };
+  Kind kind{Kind::none};
+  util::Secret literal{}; ///< only for Kind::literal; never empty then
+  [[nodiscard]] bool operator==(const Passphrase&) const = default;
+};
+
 /// One hook command as configured (behaviour §7.2). config does not depend on hooks: actions
 /// turns this into a hooks::Command.
 struct HookCommand {
@@ -68,6 +79,7 @@ struct Certificate {
   bool fast_dhparam{true};                ///< RFC 7919 groups instead of generating
   std::string ecparam_curve{"secp384r1"}; ///< "" = no EC params; canonical where possible
   bool ocsp_must_staple{false};
+  Passphrase key_passphrase{};     ///< for keys/key.pem and keys/key+cert.pem
   std::optional<uid_t> file_uid{}; ///< resolved file_user; nullopt = current uid
   std::optional<gid_t> file_gid{}; ///< resolved file_group; nullopt = current gid
   Auth auth{};
@@ -92,10 +104,12 @@ struct Settings {
   std::chrono::seconds cert_poll_time{30};
   std::chrono::seconds min_run_delay{300};
   std::chrono::seconds max_run_delay{3600};
+  Auth auth{}; ///< the global auth definition (for `auth --csr`); certificates hold their own
 };
 
 struct Account {
   std::optional<std::string> email{};
+  Passphrase passphrase{}; ///< for the account key
 };
 
 struct Config {
@@ -112,6 +126,11 @@ struct Config {
 /// up in the current directory, /etc/certmgr/ and the directory of the running executable.
 /// Throws a config error "config file not found" listing the places tried.
 [[nodiscard]] std::filesystem::path locate(const std::string& value);
+
+/// True when `config` uses the run-time passphrase (`true`) for the account key or for one of
+/// `certificates` (all when empty).
+[[nodiscard]] bool needs_runtime_passphrase(const Config& config,
+                                            const std::vector<const Certificate*>& certificates);
 
 /// Reads and validates the file at `path` (already located).
 [[nodiscard]] Config load(const std::filesystem::path& path);

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,14 @@ struct KeySpec {
 /// Empty string when the name is not one of them.
 [[nodiscard]] std::string canonical_curve(std::string_view name);
 
+/// Longest passphrase of an encrypted key: OpenSSL's PEM readers hand the passphrase callback
+/// a buffer of PEM_BUFSIZE bytes, so a longer one could encrypt a key that nothing decrypts.
+inline constexpr std::size_t k_max_passphrase_bytes = 1024;
+
+/// True when `pem` holds an "ENCRYPTED PRIVATE KEY" block or a traditional PEM block whose
+/// headers say "Proc-Type: 4,ENCRYPTED". Looks only at the markers and headers.
+[[nodiscard]] bool is_encrypted_pem(std::string_view pem);
+
 /// A private key (RSA or EC). Move-only.
 class Key {
 public:
@@ -43,10 +52,20 @@ public:
   [[nodiscard]] static Key generate(const KeySpec& spec);
   /// Parses an unencrypted PEM private key (PKCS#8 "PRIVATE KEY", or traditional
   /// "RSA PRIVATE KEY"/"EC PRIVATE KEY"). `source` names the file for error messages.
+  /// The same as from_pem(pem, source, nullptr).
   [[nodiscard]] static Key from_pem(std::string_view pem, std::string_view source);
+  /// Also reads encrypted keys ("ENCRYPTED PRIVATE KEY", or traditional PEM with
+  /// "Proc-Type: 4,ENCRYPTED") with `passphrase` (at most k_max_passphrase_bytes). Never prompts.
+  /// An encrypted key with a null `passphrase`, or one it does not decrypt, is an error.
+  [[nodiscard]] static Key from_pem(std::string_view pem, std::string_view source,
+                                    const util::Secret* passphrase);
 
   /// PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), ending in "\n".
   [[nodiscard]] util::Secret to_pem() const;
+  /// Encrypted PKCS#8 PEM ("-----BEGIN ENCRYPTED PRIVATE KEY-----"), ending in "\n": PBES2 with
+  /// AES-256-CBC and scrypt (N=16384, r=8, p=1), random salt and IV. `passphrase` must not be
+  /// empty nor longer than k_max_passphrase_bytes.
+  [[nodiscard]] util::Secret to_pem(const util::Secret& passphrase) const;
   /// Type and size/curve of this key (curve canonical).
   [[nodiscard]] KeySpec spec() const;
   /// DER SubjectPublicKeyInfo of the public half.
@@ -116,6 +135,11 @@ private:
 /// and, when `must_staple`, a non-critical TLS feature extension [status_request].
 [[nodiscard]] std::string make_csr(const Key& key, const std::vector<std::string>& names,
                                    bool must_staple);
+
+/// The names of a PEM PKCS#10 request (`auth --csr`): subject commonNames, then
+/// subjectAltName dNSNames, lower-cased, without duplicates. The request's signature must
+/// verify; a non-DNS name, no name at all or a broken request is an error naming `source`.
+[[nodiscard]] std::vector<std::string> csr_names(std::string_view pem, std::string_view source);
 
 /// DH parameters as a "-----BEGIN DH PARAMETERS-----" PEM block (as `openssl dhparam` prints).
 /// `fast` and bits in {2048, 3072, 4096, 6144, 8192}: the RFC 7919 ffdhe group of that size

@@ -24,7 +24,8 @@ public:
   /// base64url(SHA-256(jwk())): the account part of an http-01 key authorization.
   [[nodiscard]] std::string thumbprint() const;
   /// Flattened JSON JWS over `payload` ("" for POST-as-GET) with protected header
-  /// {alg, nonce, url, kid} when `kid` is set, else {alg, jwk, nonce, url}.
+  /// {alg, nonce, url, kid} when `kid` is set, else {alg, jwk, nonce, url}; an empty `nonce`
+  /// is left out (the inner JWS of a key change, RFC 8555 §7.3.5).
   [[nodiscard]] std::string sign(std::string_view url, std::string_view nonce,
                                  const std::optional<std::string>& kid,
                                  std::string_view payload) const;

@@ -148,11 +148,11 @@ struct RepairReport {
 /// <data_dir>/<name> cannot be examined.
 RepairReport repair_modes(const Paths& paths, const std::string& name, const util::Owner& owner);
 
-/// Repairs account/ (k_private_dir_mode) and account/client.key, account/registration.json
-/// (k_private_file_mode), all owned by the process's uid and gid; nothing else in account/ is
-/// touched, missing files are fine. Paths in the lines are relative to data_dir ("account",
-/// "account/client.key"). found == false when account/ does not exist. Same rules otherwise
-/// as repair_modes().
+/// Repairs account/ and each account/<label>/ directory below it (k_private_dir_mode) and in
+/// each their client.key, client.key.next and registration.json (k_private_file_mode), all
+/// owned by the process's uid and gid; nothing else in account/ is touched, missing files are
+/// fine. Paths in the lines are relative to data_dir ("account", "account/<label>/client.key").
+/// found == false when account/ does not exist. Same rules otherwise as repair_modes().
 RepairReport repair_account(const Paths& paths);
 
 } // namespace certmgr::store

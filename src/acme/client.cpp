@@ -136,7 +136,9 @@ http::Response Client::post(const std::string& url, std::string_view payload,
     if (type == "urn:ietf:params:acme:error:badNonce" && attempt < k_max_bad_nonce_retries)
       continue;
     if (problem.empty()) problem = fmt::format("HTTP {}", r.status);
-    throw util::Error({.url = url}, fmt::format("the CA refused the request: {}", problem));
+    constexpr std::string_view k_prefix = "urn:ietf:params:acme:error:";
+    throw Problem(url, fmt::format("the CA refused the request: {}", problem),
+                  type.starts_with(k_prefix) ? type.substr(k_prefix.size()) : std::string());
   }
 }
 
@@ -157,6 +159,81 @@ std::string Client::register_account(const std::optional<std::string>& email) {
 void Client::set_account_url(std::string url) {
   check_url(url);
   m_kid = std::move(url);
+}
+
+std::optional<std::string> Client::find_account() {
+  const std::string& url = directory().new_account;
+  m_kid.reset();
+  try {
+    const http::Response r = post(url, R"({"onlyReturnExisting":true})", http::k_max_json_bytes);
+    const std::string location = r.header("location");
+    if (location.empty()) throw util::Error({.url = url}, "the CA sent no account URL");
+    m_kid = checked_url(location);
+    return m_kid;
+  } catch (const Problem& e) {
+    if (e.type() == "accountDoesNotExist") return std::nullopt;
+    throw;
+  }
+}
+
+namespace {
+std::string contact_payload(const std::optional<std::string>& email) {
+  return email ? fmt::format(R"({{"contact":[{}]}})", jose::json_string("mailto:" + *email))
+               : std::string(R"({"contact":[]})");
+}
+} // namespace
+
+std::string Client::update_account(const std::optional<std::string>& email) {
+  if (!m_kid) throw util::Error({.url = m_directory_url}, "no account to update");
+  const http::Response r = post(*m_kid, contact_payload(email), http::k_max_json_bytes);
+  detail::parse_object(r.body, *m_kid);
+  return r.body;
+}
+
+void Client::change_key(const jose::Signer& new_key) {
+  const std::string& url = directory().key_change;
+  if (url.empty()) throw util::Error({.url = m_directory_url}, "the CA offers no key change");
+  if (!m_kid) throw util::Error({.url = m_directory_url}, "no account to change the key of");
+  const std::string inner = new_key.sign(
+      checked_url(url), "", std::nullopt,
+      fmt::format(R"({{"account":{},"oldKey":{}}})", jose::json_string(*m_kid), m_signer.jwk()));
+  (void)post(url, inner, http::k_max_json_bytes);
+}
+
+Client::Revoked Client::revoke(std::string_view certificate_der, RevocationReason reason) {
+  const std::string& url = directory().revoke_cert;
+  if (url.empty()) throw util::Error({.url = m_directory_url}, "the CA offers no revocation");
+  const std::string payload =
+      fmt::format(R"({{"certificate":"{}","reason":{}}})", util::base64url_encode(certificate_der),
+                  static_cast<int>(reason));
+  try {
+    (void)post(checked_url(url), payload, http::k_max_json_bytes);
+  } catch (const Problem& e) {
+    if (e.type() == "alreadyRevoked") return Revoked::already;
+    throw;
+  }
+  return Revoked::now;
+}
+
+const std::vector<ReasonName>& revocation_reasons() {
+  static const std::vector<ReasonName> reasons{
+      {"unspecified", RevocationReason::unspecified},
+      {"keyCompromise", RevocationReason::key_compromise},
+      {"cACompromise", RevocationReason::ca_compromise},
+      {"affiliationChanged", RevocationReason::affiliation_changed},
+      {"superseded", RevocationReason::superseded},
+      {"cessationOfOperation", RevocationReason::cessation_of_operation},
+      {"certificateHold", RevocationReason::certificate_hold},
+      {"privilegeWithdrawn", RevocationReason::privilege_withdrawn},
+      {"aACompromise", RevocationReason::aa_compromise},
+  };
+  return reasons;
+}
+
+std::string_view reason_name(RevocationReason reason) {
+  for (const auto& r : revocation_reasons())
+    if (r.reason == reason) return r.name;
+  return "unspecified";
 }
 
 } // namespace certmgr::acme

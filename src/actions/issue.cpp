@@ -42,8 +42,9 @@ struct Pending {
   challenge::Published file;
 };
 
-std::vector<Pending> publish_pending(Account& account, const config::Certificate& cert,
+std::vector<Pending> publish_pending(Account& account, const IssueRequest& request,
                                      const acme::Order& order) {
+  const config::Certificate& cert = *request.certificate;
   std::vector<Pending> pending;
   const std::string thumbprint = account.signer().thumbprint();
   for (const auto& url : order.authorizations) {
@@ -60,6 +61,10 @@ std::vector<Pending> publish_pending(Account& account, const config::Certificate
     if (authz.status != "pending")
       throw util::Error(fmt::format("authorization for {} is {}", authz.identifier,
                                     log::printable(authz.status)));
+    if (request.no_auth)
+      throw util::Error(fmt::format("authorization for {} is pending and --no-auth is set: run "
+                                    "\"certmgr auth\" for it first (on the master)",
+                                    authz.identifier));
     const acme::Challenge& http01 = http01_of(authz);
     const auto dir = directory_for(cert, authz.identifier);
     log::progress("[{}] requesting authorization for {}", cert.name, authz.identifier);
@@ -101,10 +106,12 @@ void clear(const IssueRequest& request, std::vector<Pending>& pending) {
   run_challenge_hooks(request, "clear_http_challenge", pending);
 }
 
-void authorize(Account& account, const IssueRequest& request, const acme::Order& order) {
+/// Returns the names it authorized.
+std::vector<std::string> authorize(Account& account, const IssueRequest& request,
+                                   const acme::Order& order) {
   const config::Certificate& cert = *request.certificate;
-  std::vector<Pending> pending = publish_pending(account, cert, order);
-  if (pending.empty()) return;
+  std::vector<Pending> pending = publish_pending(account, request, order);
+  if (pending.empty()) return {};
   try {
     run_challenge_hooks(request, "set_http_challenge", pending);
     answer_and_poll(account, cert, pending);
@@ -113,6 +120,9 @@ void authorize(Account& account, const IssueRequest& request, const acme::Order&
     throw;
   }
   clear(request, pending);
+  std::vector<std::string> names;
+  for (const auto& p : pending) names.push_back(p.authz.identifier);
+  return names;
 }
 
 acme::Order finalize(Account& account, const IssueRequest& request, const acme::Order& ready,
@@ -156,6 +166,17 @@ void check_chain(const std::vector<crypto::Certificate>& chain, const crypto::Ke
                                                      i));
 }
 
+std::vector<std::string> authorize_only(Account& account, const IssueRequest& request) {
+  const config::Certificate& cert = *request.certificate;
+  const acme::Order order = account.client().new_order(cert.alt_names);
+  log::debug("[{}] order {} is {}", cert.name, order.url, order.status);
+  if (order.status == "ready" || order.status == "valid") return {};
+  if (order.status != "pending")
+    throw util::Error(fmt::format("the order is {}{}", log::printable(order.status),
+                                  order.error.empty() ? "" : ": " + order.error));
+  return authorize(account, request, order);
+}
+
 Issued issue(Account& account, const IssueRequest& request) {
   const config::Certificate& cert = *request.certificate;
   crypto::Key key = crypto::Key::generate(request.key);
@@ -163,7 +184,7 @@ Issued issue(Account& account, const IssueRequest& request) {
   acme::Order order = account.client().new_order(cert.alt_names);
   log::debug("[{}] order {} is {}", cert.name, order.url, order.status);
   if (order.status == "pending") {
-    authorize(account, request, order);
+    (void)authorize(account, request, order);
     const acme::PollLimits limits{.max_polls = k_max_order_polls,
                                   .deadline = request.cert_poll_time};
     order = acme::poll_order(account.client(), order.url, limits);

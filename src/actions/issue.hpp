@@ -25,10 +25,18 @@ struct IssueRequest {
   crypto::KeySpec key{};
   std::chrono::seconds cert_poll_time{30};
   const hooks::Spec* hooks{nullptr}; ///< for set_http_challenge / clear_http_challenge
+  /// `update --no-auth` (a follower): a pending authorization fails the request before any
+  /// challenge file is written.
+  bool no_auth{false};
 };
 
 /// Throws util::Error with a message for the "[name] " line of the certificate.
 [[nodiscard]] Issued issue(Account& account, const IssueRequest& request);
+
+/// `certmgr auth` (behaviour §6.7): an order for the certificate's names with every pending
+/// authorization proven over http-01; never finalized. Returns the names newly authorized
+/// (empty when all were valid already). Throws util::Error.
+std::vector<std::string> authorize_only(Account& account, const IssueRequest& request);
 
 /// Checks a chain from the CA against the request: at least leaf + one intermediate, the leaf
 /// holds `key`'s public key and exactly `names`, each certificate is issued by the next.

@@ -1,6 +1,7 @@
 #include "account.hpp"
 #include "events.hpp"
 #include "issue.hpp"
+#include "keys.hpp"
 #include "layout.hpp"
 #include "links.hpp"
 #include "plan.hpp"
@@ -29,9 +30,11 @@ struct Run {
   const config::Config& config;
   store::Paths paths;
   util::Clock::time_point now;
+  const Secrets& secrets;
   Account account;
   Force force;
   Steps steps;
+  bool no_auth{false};
   hooks::Spec hooks{};
   std::vector<std::string> changed{}; ///< certificates whose files changed, in processing order
 };
@@ -40,7 +43,7 @@ struct Run {
 struct KeyWork {
   KeyType kt{};
   KeyState installed{};
-  std::string key_pem{}; ///< installed keys/key.pem, verbatim
+  util::Secret key_pem{}; ///< installed keys/key.pem, re-encoded when the passphrase changed
   std::vector<crypto::Certificate> chain{};
   Decision decision{};
   std::optional<Issued> issued{};
@@ -66,6 +69,10 @@ std::set<std::string> read_dropped(const Run& run, const config::Certificate& ce
   return out;
 }
 
+std::optional<util::Secret> passphrase_of(const Run& run, const config::Certificate& cert) {
+  return wanted_passphrase(cert.key_passphrase, run.secrets, "key_passphrase");
+}
+
 KeyWork load(const Run& run, const config::Certificate& cert, KeyType kt,
              const std::set<std::string>& dropped) {
   KeyWork work{.kt = kt};
@@ -75,13 +82,16 @@ KeyWork load(const Run& run, const config::Certificate& cert, KeyType kt,
   const std::string source = (run.paths.data_dir / cert.name / layout::cert_path(kt)).string();
   auto certs = crypto::scan_certificates(*cert_text, source);
   if (certs.empty()) return work;
-  const crypto::Key key = crypto::Key::from_pem(
-      *key_text, (run.paths.data_dir / cert.name / layout::key_path(kt)).string());
+  const auto passphrase = passphrase_of(run, cert);
+  ReadKey read =
+      read_key(*key_text, (run.paths.data_dir / cert.name / layout::key_path(kt)).string(),
+               passphrase, run.secrets);
+  const crypto::Key& key = read.key;
   work.installed = {.leaf = certs.front(),
                     .key_spec = key.spec(),
                     .key_public_der = key.public_der(),
                     .must_staple_dropped = dropped.contains(std::string(util::key_type_name(kt)))};
-  work.key_pem = *key_text;
+  work.key_pem = read.rewrite ? write_key(key, passphrase) : util::Secret(*key_text);
   work.chain.assign(certs.begin() + 1, certs.end());
   return work;
 }
@@ -141,7 +151,8 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
       work.issued = issue(run.account, {.certificate = &cert,
                                         .key = key_spec(cert, work.kt),
                                         .cert_poll_time = run.config.settings.cert_poll_time,
-                                        .hooks = &run.hooks});
+                                        .hooks = &run.hooks,
+                                        .no_auth = run.no_auth});
       log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
                     util::key_type_name(work.kt), util::utc_text(work.issued->leaf.not_after()));
     } catch (const std::exception& e) {
@@ -185,8 +196,8 @@ std::optional<crypto::Certificate> root_of(const Run& run, KeyType kt) {
   return certs.front();
 }
 
-void stage_key_type(const Run& run, store::Transaction& tx, const KeyWork& work,
-                    const layout::ParamsText& params) {
+void stage_key_type(const Run& run, const config::Certificate& cert, store::Transaction& tx,
+                    const KeyWork& work, const layout::ParamsText& params) {
   const KeyType kt = work.kt;
   const crypto::Certificate& leaf = work.issued ? work.issued->leaf : *work.installed.leaf;
   const auto& chain = work.issued ? work.issued->chain : work.chain;
@@ -200,14 +211,15 @@ void stage_key_type(const Run& run, store::Transaction& tx, const KeyWork& work,
     tx.remove(layout::cert_root_path(kt));
   }
   if (work.issued) {
-    const util::Secret key_pem = work.issued->key.to_pem();
+    const util::Secret key_pem = write_key(work.issued->key, passphrase_of(run, cert));
     tx.write(layout::key_path(kt), key_pem, store::k_key_file_mode);
     tx.write(layout::key_cert_path(kt), key_pem.with_suffix("\n" + cert_file),
              store::k_key_file_mode);
   } else {
-    // The same key bytes: no change, unless mode or owner (file_user/file_group) must change.
-    tx.write(layout::key_path(kt), util::Secret(work.key_pem), store::k_key_file_mode);
-    tx.write(layout::key_cert_path(kt), util::Secret(work.key_pem + "\n" + cert_file),
+    // The same key bytes: no change, unless mode or owner (file_user/file_group) must change,
+    // or the passphrase setting did.
+    tx.write(layout::key_path(kt), work.key_pem, store::k_key_file_mode);
+    tx.write(layout::key_cert_path(kt), work.key_pem.with_suffix("\n" + cert_file),
              store::k_key_file_mode);
   }
 }
@@ -235,7 +247,7 @@ void stage(const Run& run, const config::Certificate& cert, store::Transaction& 
     tx.write(layout::k_params, params_text, store::k_key_file_mode);
   }
   for (const KeyWork& work : works)
-    if (work.issued || work.installed.leaf) stage_key_type(run, tx, work, params);
+    if (work.issued || work.installed.leaf) stage_key_type(run, cert, tx, work, params);
   for (const KeyType kt : {KeyType::rsa, KeyType::ecdsa}) {
     if (std::ranges::find(cert.key_types, kt) == cert.key_types.end())
       tx.remove(std::string(util::key_type_name(kt))); // [B30]: key type no longer configured
@@ -359,14 +371,16 @@ int stopped(const Run& run, const Selection& selection, const config::Certificat
 }
 } // namespace
 
-int update(const config::Config& config, const UpdateOptions& options) {
+int update(const config::Config& config, const UpdateOptions& options, const Secrets& secrets) {
   Selection selection = select(config, options.names);
   Run run{.config = config,
           .paths = {.data_dir = config.settings.data_dir},
           .now = util::Clock::now(),
-          .account = Account(config),
+          .secrets = secrets,
+          .account = Account(config, secrets),
           .force = options.force,
           .steps = options.steps,
+          .no_auth = options.no_auth,
           .hooks = hook_spec(config)};
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates) {

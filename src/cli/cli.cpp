@@ -5,11 +5,16 @@
 #include <certmgr/http.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/passphrase.hpp>
 #include <certmgr/util/stop.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <thread>
@@ -30,6 +35,12 @@ struct Options {
   bool update_force{false};
   bool update_certs{false};
   bool update_params{false};
+  bool update_no_auth{false};
+  bool auth_csr{false};
+  std::string revoke_reason{"unspecified"};
+  bool revoke_dry_run{false};
+  bool account_rollover{false};
+  std::optional<std::filesystem::path> pass_file{};
   std::optional<int> cleanup_days{};
   bool cleanup_dry_run{false};
   std::vector<std::string> names{};
@@ -48,6 +59,11 @@ void define(CLI::App& app, Options& o) {
   app.add_flag("-w,--randomwait", o.random_wait,
                "Sleep a random time (min_run_delay..max_run_delay) first, and wait for a busy "
                "lock instead of failing");
+  app.add_option("--pass-file", o.pass_file,
+                 "Read the passphrase for settings that are true (and the old one when a "
+                 "passphrase changes) from the first line of FILE")
+      ->check(CLI::ExistingFile)
+      ->option_text("FILE");
   app.require_subcommand(0, 1);
   CLI::App* update = app.add_subcommand(
       "update", "Issue and renew certificates that are due (the default subcommand)");
@@ -56,8 +72,31 @@ void define(CLI::App& app, Options& o) {
   update->add_flag("--certs", o.update_certs,
                    "Run the certificate step (with --params: only the steps given; default all)");
   update->add_flag("--params", o.update_params, "Run the DH/EC parameter step");
+  update->add_flag("--no-auth", o.update_no_auth,
+                   "Use only authorizations that are valid already (a follower: the master runs "
+                   "certmgr auth); a pending one fails the certificate");
   update->add_option("names", o.names,
                      "Certificates to process, by name or alt name (default: all)");
+  CLI::App* auth = app.add_subcommand(
+      "auth", "Prove control of the certificates' names (http-01) without issuing");
+  CLI::Option* csr =
+      auth->add_flag("--csr", o.auth_csr,
+                     "Authorize the names of one PEM certificate request read from standard "
+                     "input (with the global auth settings)");
+  auth->add_option("names", o.names, "Certificates whose names to authorize (default: all)")
+      ->excludes(csr);
+  CLI::App* revoke = app.add_subcommand(
+      "revoke", "Revoke the installed certificates and move them out of the tree");
+  std::vector<std::string> reasons;
+  for (const auto& r : acme::revocation_reasons()) reasons.emplace_back(r.name);
+  revoke
+      ->add_option("--reason", o.revoke_reason, "RFC 5280 revocation reason (default unspecified)")
+      ->check(CLI::IsMember(reasons));
+  revoke->add_flag("--dry-run", o.revoke_dry_run, "Only show what would be revoked");
+  revoke->add_option("names", o.names, "Certificates to revoke (required)")->required();
+  CLI::App* account = app.add_subcommand(
+      "account", "Register or show the ACME account, push account.email changes");
+  account->add_flag("--rollover", o.account_rollover, "Replace the account key (RFC 8555 7.3.5)");
   CLI::App* check = app.add_subcommand(
       "check", "Repair modes, owners and alt-name links of the tree, without network");
   check->add_option("names", o.names, "Certificates to check (default: all)");
@@ -69,12 +108,43 @@ void define(CLI::App& app, Options& o) {
   cleanup->add_option("names", o.names,
                       "Certificates whose archives to prune (default: all, and archives of "
                       "certificates no longer configured)");
-  for (CLI::App* sub : {update, check, cleanup})
+  for (CLI::App* sub : {update, auth, revoke, account, check, cleanup})
     sub->callback([&o, sub] { o.subcommand = sub->get_name(); });
 }
 
-int dispatch(const Options& o, const config::Config& config) {
+acme::RevocationReason reason_of(const std::string& name) {
+  for (const auto& r : acme::revocation_reasons())
+    if (r.name == name) return r.reason;
+  return acme::RevocationReason::unspecified; // unreachable: CLI::IsMember checked the name
+}
+
+/// All of standard input (a PEM CSR), at most 1 MiB.
+std::string read_stdin() {
+  constexpr std::size_t k_max_csr_bytes = 1 << 20;
+  std::string text;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) {
+    text.append(buffer, n);
+    if (text.size() > k_max_csr_bytes)
+      throw util::Error("auth --csr: standard input is larger than 1 MiB", util::ErrorKind::config);
+  }
+  return text;
+}
+
+int dispatch(const Options& o, const config::Config& config, const actions::Secrets& secrets) {
   if (o.subcommand == "check") return actions::check(config, o.names);
+  if (o.subcommand == "auth")
+    return o.auth_csr ? actions::auth_csr(config, read_stdin(), secrets)
+                      : actions::auth(config, o.names, secrets);
+  if (o.subcommand == "revoke")
+    return actions::revoke(
+        config,
+        {.names = o.names,
+         .reason = reason_of(o.revoke_reason),
+         .dry_run = o.revoke_dry_run ? actions::DryRun::yes : actions::DryRun::no},
+        secrets);
+  if (o.subcommand == "account") return actions::account(config, o.account_rollover, secrets);
   if (o.subcommand == "cleanup")
     return actions::cleanup(
         config, {.names = o.names,
@@ -85,7 +155,9 @@ int dispatch(const Options& o, const config::Config& config) {
       config,
       {.names = o.names,
        .force = o.update_force ? actions::Force::yes : actions::Force::no,
-       .steps = {.certs = all_steps || o.update_certs, .params = all_steps || o.update_params}});
+       .steps = {.certs = all_steps || o.update_certs, .params = all_steps || o.update_params},
+       .no_auth = o.update_no_auth},
+      secrets);
 }
 
 log::Level console_level(const Options& o) {
@@ -119,6 +191,34 @@ void random_wait(const config::Settings& s) {
   util::sleep_unless_stopped(delay);
 }
 
+/// The run-time passphrase (behaviour §9, [B44]): read when a setting is true for what this
+/// subcommand opens, or when a source is given anyway (the old passphrase of a changed one);
+/// a true setting without any source stops the run before anything is written.
+actions::Secrets obtain_secrets(const Options& o, const config::Config& config) {
+  constexpr auto runtime = config::Passphrase::Kind::runtime;
+  bool needed = false;
+  if (o.subcommand == "account") {
+    needed = config.account.passphrase.kind == runtime;
+  } else if (o.subcommand == "update" || o.subcommand == "auth" || o.subcommand == "revoke") {
+    needed = config::needs_runtime_passphrase(config, {});
+  }
+  actions::Secrets secrets;
+  if (needed || o.pass_file || std::getenv("CERTMGR_PASSPHRASE") != nullptr)
+    secrets.runtime = util::runtime_passphrase(o.pass_file);
+  util::forget_passphrase_environment();
+  if (needed && !secrets.runtime)
+    throw util::Error("a passphrase setting is true, but no passphrase was given (use "
+                      "--pass-file FILE or CERTMGR_PASSPHRASE, or run on a terminal)",
+                      util::ErrorKind::config);
+  const bool configured =
+      config.account.passphrase.kind != config::Passphrase::Kind::none ||
+      std::ranges::any_of(config.certificates, [](const config::Certificate& c) {
+        return c.key_passphrase.kind != config::Passphrase::Kind::none;
+      });
+  if (configured || secrets.runtime) util::protect_secrets_in_memory();
+  return secrets;
+}
+
 int execute(const Options& o) {
   const bool tty = ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
   log::set_console({.threshold = console_level(o), .color = tty && !o.no_color});
@@ -133,11 +233,12 @@ int execute(const Options& o) {
     }
   }
   log::info("----- certmgr {} started", CERTMGR_VERSION);
+  const actions::Secrets secrets = obtain_secrets(o, config);
   if (o.random_wait) random_wait(config.settings);
   util::Fd lock;
   if (config.settings.lock_file)
     lock = take_lock(*config.settings.lock_file, o.random_wait ? LockWait::yes : LockWait::no);
-  return dispatch(o, config);
+  return dispatch(o, config, secrets);
 }
 
 int exit_status(util::ErrorKind kind) {

@@ -174,6 +174,10 @@ template <class Draft, Off off> void unsupported(const Node& member, Draft& /*dr
   require_off(member, off);
 }
 
+/// null/false → none, a non-empty string → literal, true → runtime. The value is never quoted
+/// in an error (it may be a secret).
+[[nodiscard]] Passphrase read_passphrase(const Node& node);
+
 // ---- auth.cpp ----
 
 /// An auth definition as written: unset members are inherited or defaulted later.
@@ -210,6 +214,7 @@ struct Layer {
   std::optional<std::optional<uid_t>> file_uid{};
   std::optional<std::optional<gid_t>> file_gid{};
   std::optional<AuthSpec> auth{};
+  std::optional<Passphrase> key_passphrase{};
 };
 
 /// Reads `member` into `layer` if it is an inheritable key; false if it is not one.

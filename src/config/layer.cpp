@@ -39,7 +39,7 @@ constexpr Key<Layer> k_layer_keys[] = {
   {"file_user", [](const Node& n, Layer& l) { l.file_uid = read_user(n); }},
   {"file_group", [](const Node& n, Layer& l) { l.file_gid = read_group(n); }},
   {"auth", [](const Node& n, Layer& l) { l.auth = read_auth(n); }},
-  {"key_passphrase", unsupported<Layer, Off::null_or_false>},
+  {"key_passphrase", [](const Node& n, Layer& l) { l.key_passphrase = read_passphrase(n); }},
   {"ocsp_responder_urls", unsupported<Layer, Off::empty_array>},
   {"ct_submit_logs", unsupported<Layer, Off::empty_array>},
   {"preferred_chain", unsupported<Layer, Off::null>},
@@ -73,6 +73,8 @@ Certificate resolve_layers(const Layer& own, const Layer& global) {
   certificate.ecparam_curve = pick(own.ecparam_curve, global.ecparam_curve, defaults.ecparam_curve);
   certificate.ocsp_must_staple =
       pick(own.ocsp_must_staple, global.ocsp_must_staple, defaults.ocsp_must_staple);
+  certificate.key_passphrase =
+      pick(own.key_passphrase, global.key_passphrase, defaults.key_passphrase);
   certificate.file_uid = pick(own.file_uid, global.file_uid, defaults.file_uid);
   certificate.file_gid = pick(own.file_gid, global.file_gid, defaults.file_gid);
   return certificate;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -128,6 +129,17 @@ std::filesystem::path locate(const std::string& value) {
   const std::string exe_dir = error ? "<exe dir>" : exe.parent_path().string();
   fail_file(value,
             fmt::format("config file not found (looked in ./, /etc/certmgr/, {}/)", exe_dir));
+}
+
+bool needs_runtime_passphrase(const Config& config,
+                              const std::vector<const Certificate*>& certificates) {
+  constexpr auto runtime = Passphrase::Kind::runtime;
+  if (config.account.passphrase.kind == runtime) return true;
+  if (certificates.empty())
+    return std::ranges::any_of(
+        config.certificates, [](const Certificate& c) { return c.key_passphrase.kind == runtime; });
+  return std::ranges::any_of(
+      certificates, [](const Certificate* c) { return c->key_passphrase.kind == runtime; });
 }
 
 Config load(const std::filesystem::path& path) {

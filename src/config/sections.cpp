@@ -52,19 +52,9 @@ void read_email(const Node& node, Account& account) {
   }
 }
 
-void read_passphrase(const Node& node, Account& /*account*/) {
-  const rapidjson::Value& json = node.json();
-  if (json.IsNull() || json.IsFalse()) return;
-  // The value itself is never quoted: it may be a secret.
-  if (json.IsTrue() || json.IsString()) {
-    node.fail("account passphrases are not supported by this version of certmgr");
-  }
-  node.fail_type("null or false");
-}
-
 constexpr Key<Account> k_account_keys[] = {
     {"email", read_email},
-    {"passphrase", read_passphrase},
+    {"passphrase", [](const Node& n, Account& a) { a.passphrase = read_passphrase(n); }},
 };
 
 /// The host of the authority after "scheme://" (with brackets for IPv6); nullopt when the
@@ -230,6 +220,7 @@ Settings read_settings(const Node* settings, const Node* http_challenges, Inheri
   check_run_delays(draft);
   inherited.auth = global_auth(draft, http_challenges);
   inherited.layer = std::move(draft.layer);
+  draft.settings.auth = finish_auth(inherited.auth);
   return draft.settings;
 }
 

@@ -98,3 +98,19 @@ void require_off(const Node& node, Off off) {
 }
 
 } // namespace certmgr::config::detail
+
+namespace certmgr::config::detail {
+
+Passphrase read_passphrase(const Node& node) {
+  const rapidjson::Value& json = node.json();
+  if (json.IsNull() || json.IsFalse()) return {};
+  if (json.IsTrue()) return {.kind = Passphrase::Kind::runtime};
+  // A wrong value is described by its type only: it may be a secret.
+  if (!json.IsString()) node.fail("expected a string, true, false or null");
+  if (json.GetStringLength() == 0)
+    node.fail("an empty passphrase (use false or null for keys in clear)");
+  return {.kind = Passphrase::Kind::literal,
+          .literal = util::Secret(std::string_view(json.GetString(), json.GetStringLength()))};
+}
+
+} // namespace certmgr::config::detail

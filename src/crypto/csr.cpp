@@ -1,8 +1,10 @@
 #include "detail.hpp"
 #include <certmgr/crypto.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/text.hpp>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/tls1.h>
 #include <openssl/x509v3.h>
 
@@ -136,6 +138,55 @@ std::string sha256(std::string_view bytes) {
   if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1)
     detail::fail("", "cannot compute SHA-256");
   return {reinterpret_cast<const char*>(digest.data()), size};
+}
+
+} // namespace certmgr::crypto
+
+namespace certmgr::crypto {
+namespace {
+/// Lower-case ASCII copy of an ASN.1 string's bytes.
+std::string lowered(const ASN1_STRING* value) {
+  return util::ascii_lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                                       static_cast<std::size_t>(ASN1_STRING_length(value))));
+}
+} // namespace
+
+std::vector<std::string> csr_names(std::string_view pem, std::string_view source) {
+  const detail::BioPtr bio = detail::read_bio(pem, source);
+  const ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!req) detail::fail(source, "not a PEM certificate request");
+  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+  if (key == nullptr || X509_REQ_verify(req.get(), key) != 1)
+    detail::fail(source, "the certificate request's signature does not verify");
+  std::vector<std::string> names;
+  const auto add = [&](std::string name) {
+    if (!is_dns_name(name))
+      detail::fail(source, "the certificate request holds a name that is "
+                           "not a DNS name");
+    if (std::ranges::find(names, name) == names.end()) names.push_back(std::move(name));
+  };
+  const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_commonName, i))
+    add(lowered(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i))));
+  const ExtensionsPtr extensions(X509_REQ_get_extensions(req.get()));
+  ERR_clear_error();
+  for (int i = 0; extensions && i < sk_X509_EXTENSION_num(extensions.get()); ++i) {
+    X509_EXTENSION* ext = sk_X509_EXTENSION_value(extensions.get(), i);
+    if (OBJ_obj2nid(X509_EXTENSION_get_object(ext)) != NID_subject_alt_name) continue;
+    const GeneralNamesPtr sans(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(ext)));
+    if (!sans) detail::fail(source, "the certificate request's subjectAltName does not parse");
+    for (int j = 0; j < sk_GENERAL_NAME_num(sans.get()); ++j) {
+      int type = 0;
+      const auto* value = static_cast<const ASN1_STRING*>(
+          GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(sans.get(), j), &type));
+      if (type != GEN_DNS || value == nullptr)
+        detail::fail(source, "the certificate request holds a name that is not a DNS name");
+      add(lowered(value));
+    }
+  }
+  if (names.empty()) detail::fail(source, "the certificate request holds no name");
+  return names;
 }
 
 } // namespace certmgr::crypto

@@ -122,8 +122,11 @@ std::string Signer::sign(std::string_view url, std::string_view nonce,
                          const std::optional<std::string>& kid, std::string_view payload) const {
   const std::string key_member =
       kid ? fmt::format(R"("kid":{})", json_string(*kid)) : fmt::format(R"("jwk":{})", m_jwk);
-  const std::string header = fmt::format(R"({{"alg":"{}",{},"nonce":{},"url":{}}})", m_alg,
-                                         key_member, json_string(nonce), json_string(url));
+  // RFC 8555 §7.3.5: the inner JWS of a key change carries no nonce.
+  const std::string nonce_member =
+      nonce.empty() ? std::string() : fmt::format(R"("nonce":{},)", json_string(nonce));
+  const std::string header = fmt::format(R"({{"alg":"{}",{},{}"url":{}}})", m_alg, key_member,
+                                         nonce_member, json_string(url));
   const std::string protected64 = util::base64url_encode(header);
   const std::string payload64 = util::base64url_encode(payload);
   const std::string signature = raw_signature(protected64 + "." + payload64);

@@ -181,6 +181,28 @@ RepairReport repair_modes(const Paths& paths, const std::string& name, const uti
   return report;
 }
 
+namespace {
+/// An account directory (account/ itself, or one account/<label>/ per ACME directory) and its
+/// files: private, owned by the process (never by file_user).
+void repair_account_dir(RepairReport& report, const util::Fd& fd, const std::string& label) {
+  Target target{.dir = fd.get(), .label = label};
+  if (!fd.valid() || ::fstat(fd.get(), &target.st) != 0) {
+    add_failure(report, label, "cannot open directory", errno);
+    return;
+  }
+  const Ids process{.uid = ::geteuid(), .gid = ::getegid()};
+  repair(report, target, k_private_dir_mode, process);
+  for (const char* file : {"client.key", "client.key.next", "registration.json"}) {
+    Target entry{.dir = fd.get(), .name = file, .label = fmt::format("{}/{}", label, file)};
+    if (::fstatat(fd.get(), file, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) add_failure(report, entry.label, "cannot stat", errno);
+      continue;
+    }
+    if (S_ISREG(entry.st.st_mode)) repair(report, entry, k_private_file_mode, process);
+  }
+}
+} // namespace
+
 RepairReport repair_account(const Paths& paths) {
   RepairReport report;
   const fs::path dir = paths.data_dir / "account";
@@ -191,20 +213,13 @@ RepairReport repair_account(const Paths& paths) {
   }
   report.found = true;
   const util::Fd fd = open_dir(AT_FDCWD, dir.c_str());
-  Target target{.dir = fd.get(), .label = "account"};
-  if (!fd.valid() || ::fstat(fd.get(), &target.st) != 0) {
-    add_failure(report, "account", "cannot open directory", errno);
-    return report;
-  }
-  const Ids process{.uid = ::geteuid(), .gid = ::getegid()}; // never chowned to file_user
-  repair(report, target, k_private_dir_mode, process);
-  for (const char* file : {"client.key", "registration.json"}) {
-    Target entry{.dir = fd.get(), .name = file, .label = fmt::format("account/{}", file)};
-    if (::fstatat(fd.get(), file, &entry.st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) add_failure(report, entry.label, "cannot stat", errno);
+  repair_account_dir(report, fd, "account");
+  if (!fd.valid()) return report;
+  for (const std::string& name : entries(fd, "account")) {
+    struct stat sub {};
+    if (::fstatat(fd.get(), name.c_str(), &sub, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sub.st_mode))
       continue;
-    }
-    if (S_ISREG(entry.st.st_mode)) repair(report, entry, k_private_file_mode, process);
+    repair_account_dir(report, open_dir(fd.get(), name.c_str()), fmt::format("account/{}", name));
   }
   return report;
 }

@@ -78,8 +78,10 @@ chmod 0666 "$D/one.test/rsa/keys/key.pem"
 chmod 0700 "$D/two.test/rsa"
 chown nobody "$D/one.test/ecdsa/cert.pem"
 ln -sfn two.test "$D/www.one.test"
+ACCT=$(cd "$D/account" && echo */) && ACCT=${ACCT%/} # the one account/<label>/ of this CA
 chmod 0755 "$D/account"
-chmod 0644 "$D/account/client.key"
+chmod 0750 "$D/account/$ACCT"
+chmod 0644 "$D/account/$ACCT/client.key"
 run_certmgr repair -c "$CFG" check
 check "check exits 0" rc_is 0
 check "check: stderr empty" is_empty "$ERR"
@@ -89,13 +91,15 @@ check "check: one stdout line per repair" stdout_is \
   "[two.test] rsa: mode 0700 -> 0755" \
   "replaced link www.one.test -> two.test by www.one.test -> one.test" \
   "account: mode 0755 -> 0700" \
-  "account/client.key: mode 0644 -> 0600"
+  "account/$ACCT: mode 0750 -> 0700" \
+  "account/$ACCT/client.key: mode 0644 -> 0600"
 check "key mode 0640 again" mode_is 640 "$D/one.test/rsa/keys/key.pem"
 check "kt dir mode 0755 again" mode_is 755 "$D/two.test/rsa/"
 check "cert owner root again" owner_is 0:0 "$D/one.test/ecdsa/cert.pem"
 check "link www.one.test -> one.test again" check_link "$D" www.one.test one.test
 check "account/ 0700 again" mode_is 700 "$D/account"
-check "account/client.key 0600 again" mode_is 600 "$D/account/client.key"
+check "account/<label>/ 0700 again" mode_is 700 "$D/account/$ACCT"
+check "account/<label>/client.key 0600 again" mode_is 600 "$D/account/$ACCT/client.key"
 check "the repaired tree is the sound one" test "$(live_hash)" = "$hash0"
 check "one.test/ecdsa still correct" check_cert "$D" one.test ecdsa "$LAB/root.pem" one.test www.one.test
 run_certmgr again -c "$CFG" check

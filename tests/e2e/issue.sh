@@ -85,7 +85,7 @@ archived_copy() {
 }
 pubkey_changed() { ! cmp -s <(pubkey_of "$D/$1/$2/keys/key.pem") "$3/pub.pem"; }
 no_ecdsa_dir() { [[ ! -e $D/rsaonly.test/ecdsa ]]; }
-account_modes() { mode_is 600 "$D/account/client.key" "$D/account/registration.json"; }
+account_modes() { mode_is 600 "$D"/account/*/client.key "$D"/account/*/registration.json; }
 # validation_gets: every token nginx served got exactly 3 GETs with status 200 (§5 item 7);
 # prints the number of tokens
 validation_gets() {

@@ -116,6 +116,28 @@ TEST_CASE("key_types: a string is one key type; absent means the enabled ones") 
         std::vector{KeyType::rsa});
 }
 
+TEST_CASE("passphrases: none, a literal or the run-time one, inherited from settings") {
+  using Kind = config::Passphrase::Kind;
+  const Config cfg = parse(R"({"account": {"passphrase": true},
+    "settings": {"key_passphrase": "s3cret"},
+    "certificates": [{"name": "a.example"}, {"name": "b.example", "key_passphrase": false},
+                     {"name": "c.example", "key_passphrase": true},
+                     {"name": "d.example", "key_passphrase": null}]})");
+  CHECK(cfg.account.passphrase.kind == Kind::runtime);
+  CHECK(cfg.certificates[0].key_passphrase.kind == Kind::literal);
+  CHECK(cfg.certificates[0].key_passphrase.literal == util::Secret("s3cret"));
+  CHECK(cfg.certificates[1].key_passphrase.kind == Kind::none);
+  CHECK(cfg.certificates[2].key_passphrase.kind == Kind::runtime);
+  CHECK(cfg.certificates[3].key_passphrase.kind == Kind::none);
+  CHECK(config::needs_runtime_passphrase(cfg, {}));
+  const Config plain = parse(R"({"settings": {"key_passphrase": "x"},
+    "certificates": [{"name": "a.example"}, {"name": "b.example", "key_passphrase": true}]})");
+  CHECK(config::needs_runtime_passphrase(plain, {}));
+  CHECK_FALSE(config::needs_runtime_passphrase(plain, {&plain.certificates[0]}));
+  CHECK(config::needs_runtime_passphrase(plain, {&plain.certificates[1]}));
+  CHECK(plain.account.passphrase.kind == Kind::none);
+}
+
 TEST_CASE("settings values are read, relative paths anchored at the config directory") {
   const Config cfg = parse(R"({"account": {"email": "hostmaster@example.org", "passphrase": false},
     "settings": {"data_dir": "data", "log_file": "", "log_level": "info", "color_output": false,
@@ -416,12 +438,14 @@ const Malformed k_malformed[] = {
   {R"({"certificates": [{"name": "a.b", "ocsp_responder_urls": ["http://ocsp"]}]})",
    "/certificates/0/ocsp_responder_urls", "not supported"},
   {R"({"settings": {"verify": [443]}, @certs})", "/settings/verify", "verify is not supported"},
-  {R"({"settings": {"key_passphrase": "secret"}, @certs})",
-   "/settings/key_passphrase", "key_passphrase is not supported"},
+  {R"({"settings": {"key_passphrase": ""}, @certs})",
+   "/settings/key_passphrase", "an empty passphrase"},
+  {R"({"certificates": [{"name": "a.b", "key_passphrase": 7}]})",
+   "/certificates/0/key_passphrase", "expected a string, true, false or null"},
   {R"({"settings": {"max_ocsp_verify_attempts": 10}, @certs})",
    "/settings/max_ocsp_verify_attempts", "not supported"},
-  {R"({"account": {"passphrase": true}, @certs})",
-   "/account/passphrase", "account passphrases are not supported"},
+  {R"({"account": {"passphrase": ["x"]}, @certs})",
+   "/account/passphrase", "expected a string, true, false or null"},
   {R"({"settings": {"fast_dhparam": true, "fast_dhparams": false}, @certs})",
    "/settings/fast_dhparams", "false conflicts with true"},
   // JSON syntax and structure

@@ -1,3 +1,4 @@
+#include "test_keys.hpp"
 #include "testutil.hpp"
 #include <certmgr/crypto.hpp>
 #include <certmgr/util/error.hpp>
@@ -142,15 +143,8 @@ std::string error_of(auto&& call) {
   return {};
 }
 
-const Key& ec_key() {
-  static const Key key = Key::generate(KeySpec{.type = KeyType::ecdsa, .curve = "secp256r1"});
-  return key;
-}
-
-const Key& rsa_key() {
-  static const Key key = Key::generate(KeySpec{.type = KeyType::rsa, .rsa_bits = 2048});
-  return key;
-}
+using test::ec_key;
+using test::rsa_key;
 
 struct CertSpec {
   std::string cn{"example.test"};
@@ -376,10 +370,10 @@ TEST_SUITE("crypto keys") {
     CHECK(to_hex(crypto::sha256(key.public_der())) == k_rsa_public_der_sha256);
   }
 
-  TEST_CASE("from_pem refuses encrypted keys with a clear message instead of prompting") {
+  TEST_CASE("from_pem without a passphrase refuses encrypted keys clearly instead of prompting") {
     const auto check_refused = [](const std::string& pem) {
       const std::string message = error_of([&] { (void)Key::from_pem(pem, "/etc/k.pem"); });
-      CHECK(message == "/etc/k.pem: encrypted private key: passphrases are not supported yet");
+      CHECK(message == "/etc/k.pem: the key is encrypted and no passphrase is configured");
     };
     BioPtr pkcs8(BIO_new(BIO_s_mem()));
     REQUIRE(PEM_write_bio_PKCS8PrivateKey(pkcs8.get(), ec_key().get(), EVP_aes_256_cbc(),

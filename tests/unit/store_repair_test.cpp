@@ -246,6 +246,20 @@ TEST_CASE("repair_account closes account/ and its two files and touches nothing 
   CHECK(mode_of(account / "client.key") == store::k_private_file_mode);
   CHECK(mode_of(account / "notes.txt") == 0664);
   CHECK(store::repair_account(paths).repaired.empty());
+  // one account/<label>/ per ACME directory, same rules
+  const fs::path sub = account / "ca.test-01020304";
+  write_text(sub / "client.key", "key");
+  write_text(sub / "client.key.next", "key");
+  write_text(sub / "registration.json", "{}");
+  fs::permissions(sub, fs::perms(0755));
+  fs::permissions(sub / "client.key.next", fs::perms(0640));
+  fs::permissions(sub / "registration.json", fs::perms(0644));
+  fs::permissions(sub / "client.key", fs::perms(0600));
+  CHECK(store::repair_account(paths).repaired ==
+        Lines{"account/ca.test-01020304: mode 0755 -> 0700",
+              "account/ca.test-01020304/client.key.next: mode 0640 -> 0600",
+              "account/ca.test-01020304/registration.json: mode 0644 -> 0600"});
+  CHECK(store::repair_account(paths).repaired.empty());
 }
 
 TEST_SUITE_END();
