@@ -66,8 +66,13 @@ bool revoke_key_type(Revoker& r, const config::Certificate& cert, KeyType kt) {
   const auto result = r.options.reason == acme::RevocationReason::key_compromise
                           ? revoke_with_key(r, cert, kt, leaf)
                           : r.account.client().revoke(leaf.der(), r.options.reason);
-  log::notice("[{}] {}: certificate {} {} ({})", cert.name, kt_name, leaf.serial_hex(),
-              result == acme::Client::Revoked::now ? "revoked" : "was already revoked", reason);
+  if (result == acme::Client::Revoked::now) {
+    log::notice("[{}] {}: certificate {} revoked ({})", cert.name, kt_name, leaf.serial_hex(),
+                reason);
+  } else {
+    log::notice("[{}] {}: certificate {} was already revoked", cert.name, kt_name,
+                leaf.serial_hex());
+  }
   return true;
 }
 

@@ -5,10 +5,9 @@
 # no lock file).  No lab: acme_directory_url points at a closed port.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: badconfig.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/certmgr-badconfig.XXXXXXXX") || exit 1
 T=$(realpath -e "$T")

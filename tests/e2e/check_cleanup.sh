@@ -6,19 +6,13 @@
 # Needs root (chown).
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: check_cleanup.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 [[ $(id -u) == 0 ]] || fail "check_cleanup.sh needs root (chown)"
 NOBODY=$(id -u nobody) || fail "no user nobody"
-lab_start stable || fail "lab did not start"
-lab_root_pem "$LAB/root.pem" || fail "cannot fetch /roots/0"
-D=$LAB/data
-CFG=$LAB/certmgr.json
+e2e_lab stable
 CERTS='[
     {"name": "one.test", "alt_names": ["one.test", "www.one.test"]},
     {"name": "two.test", "alt_names": ["two.test", "www.two.test"], "key_types": ["rsa"]}

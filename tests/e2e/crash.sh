@@ -15,12 +15,9 @@
 # CRASH_SWEEP_SECONDS.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: crash.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 TREE_CHECK=$HERE/../fault/tree-check
 
 ITERATIONS=${CRASH_ITERATIONS:-150} # upper bound; stops after CRASH_KILLS kills that hit

@@ -6,12 +6,9 @@
 #   status; a service used by two changed certificates is reloaded once, none on a no-op run.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: hooks.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 lab_start stable || fail "lab did not start"
 # A data_dir whose path holds shell metacharacters, quotes and a newline: it reaches the hooks

@@ -6,18 +6,12 @@
 # Set LAB_SETUP=chaos to run it against the chaos setup.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: issue.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
-lab_start "${LAB_SETUP:-stable}" || fail "lab did not start"
+e2e_lab
 cd "$LAB" || fail "cd $LAB"
-D=$LAB/data
-CFG=$LAB/certmgr.json
-lab_root_pem "$LAB/root.pem" || fail "cannot fetch /roots/0"
 lab_intermediate_pem "$LAB/intermediate.pem" || fail "cannot fetch /intermediates/0"
 export CHECK_INTERMEDIATE=$LAB/intermediate.pem CHECK_RSA_BITS=2048 CHECK_EC_CURVE=prime256v1
 

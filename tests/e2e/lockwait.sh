@@ -4,10 +4,9 @@
 # other run releases the lock, then runs; min_run_delay = max_run_delay is a fixed delay [B18].
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: lockwait.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 LAB=$(mktemp -d)
 holder=

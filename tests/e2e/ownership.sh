@@ -4,12 +4,9 @@
 # certificate without them keeps the process's ids. Needs root (it is run as root in CI).
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: ownership.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 [[ $(id -u) == 0 ]] || fail "ownership.sh needs root (chown)"
 getent passwd nobody >/dev/null && getent group nogroup >/dev/null || fail "no nobody/nogroup"

@@ -7,11 +7,10 @@
 # Needs logrotate, systemd (systemd-analyze), man-db and groff-base; no lab, no network.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: packaging.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/certmgr-packaging.XXXXXXXX") || exit 1
 T=$(realpath -e "$T")

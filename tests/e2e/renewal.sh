@@ -7,18 +7,12 @@
 #   - ocsp_must_staple: Pebble drops the extension, so one re-issue, then silence (no loop).
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: renewal.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
 # Certificates live 40 s: under 10 days, so they are due after half their lifetime (20 s).
-LAB_VALIDITY=40 lab_start stable || fail "lab did not start"
-D=$LAB/data
-CFG=$LAB/certmgr.json
-lab_root_pem "$LAB/root.pem" || fail "cannot fetch /roots/0"
+LAB_VALIDITY=40 e2e_lab stable
 export CHECK_RSA_BITS=2048 CHECK_EC_CURVE=prime256v1
 
 serial() { openssl x509 -in "$D/$1/$2/cert.pem" -noout -serial | cut -d= -f2; }

@@ -3,17 +3,11 @@
 # the certificate step, --params only the DH/EC parameter step, both or none run both.
 set -uo pipefail
 
-CERTMGR=$(realpath -e "${1:?usage: steps.sh /path/to/certmgr}") || exit 1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/lab/lab.sh
-source "$HERE/../lab/lab.sh"
-# shellcheck source=tests/lab/check.sh
-source "$HERE/../lab/check.sh"
+# shellcheck source=tests/lab/e2e.sh
+source "$HERE/../lab/e2e.sh" "$@"
 
-lab_start stable || fail "lab did not start"
-D=$LAB/data
-CFG=$LAB/certmgr.json
-lab_root_pem "$LAB/root.pem" || fail "cannot fetch /roots/0"
+e2e_lab stable
 export CHECK_RSA_BITS=2048 CHECK_EC_CURVE=prime256v1
 
 config() { write_config "$CFG" "[{\"name\": \"steps.test\", \"dhparam_size\": $1}]"; }

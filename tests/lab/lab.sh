@@ -3,6 +3,7 @@
 #
 #   source tests/lab/lab.sh
 #   lab_start [stable|chaos|edge]     # default: $LAB_SETUP, else stable
+#   lab_start_second_ca               # optional: a second, independent Pebble ($ACME_URL2 ...)
 #   ...                               # $LAB $ACME_URL $CA_BUNDLE $WWW ... are exported
 #   (lab_stop runs from the EXIT/INT/TERM trap installed by lab_start)
 #
@@ -130,7 +131,7 @@ _lab_on_exit() { local rc=$?; lab_stop; exit "$rc"; }
 # lab_dump_logs: tail of every server log, for failure reports.
 lab_dump_logs() {
   local f
-  for f in "$LAB/cts.log" "$LAB/pebble.log" "$LAB/nginx/error.log"; do
+  for f in "$LAB/cts.log" "$LAB/pebble.log" "$LAB/pebble2.log" "$LAB/nginx/error.log"; do
     [[ -s $f ]] || continue
     printf '%s\n' "----- $f (last 25 lines)" >&2
     tail -n 25 "$f" >&2
@@ -166,6 +167,16 @@ sys.exit(0 if r[:2] == b"\x12\x34" else 1)
 EOF
 }
 
+# _lab_pebble_json FILE ACME_PORT MGMT_PORT HTTP_PORT TLS_PORT: a Pebble configuration.
+_lab_pebble_json() {
+  cat >"$1" <<EOF
+{"pebble": {"listenAddress": "127.0.0.1:$2", "managementListenAddress": "127.0.0.1:$3",
+  "certificate": "$LAB/tls/cert.pem", "privateKey": "$LAB/tls/key.pem",
+  "httpPort": $4, "tlsPort": $5, "ocspResponderURL": "",
+  "externalAccountBindingRequired": false, "certificateValidityPeriod": ${LAB_VALIDITY:-157766400}}}
+EOF
+}
+
 # _lab_try_start: one attempt with fresh ports; 0 when every process is up and answering.
 _lab_try_start() {
   local ACME MGMT DNS CTS HTTP TLS
@@ -173,12 +184,7 @@ _lab_try_start() {
   ACME=${_lab_ports[0]} MGMT=${_lab_ports[1]} DNS=${_lab_ports[2]}
   CTS=${_lab_ports[3]} HTTP=${_lab_ports[4]} TLS=${_lab_ports[5]}
 
-  cat >"$LAB/pebble.json" <<EOF
-{"pebble": {"listenAddress": "127.0.0.1:$ACME", "managementListenAddress": "127.0.0.1:$MGMT",
-  "certificate": "$LAB/tls/cert.pem", "privateKey": "$LAB/tls/key.pem",
-  "httpPort": $HTTP, "tlsPort": $TLS, "ocspResponderURL": "",
-  "externalAccountBindingRequired": false, "certificateValidityPeriod": ${LAB_VALIDITY:-157766400}}}
-EOF
+  _lab_pebble_json "$LAB/pebble.json" "$ACME" "$MGMT" "$HTTP" "$TLS"
   cat >"$LAB/nginx/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -298,19 +304,18 @@ lab_root_pem() { curl -fsS --cacert "$CA_BUNDLE" -o "$1" "$MGMT_URL/roots/0"; }
 # lab_intermediate_pem FILE: Pebble's current intermediate (/intermediates/0) as PEM.
 lab_intermediate_pem() { curl -fsS --cacert "$CA_BUNDLE" -o "$1" "$MGMT_URL/intermediates/0"; }
 
-# lab_requests: number of ACME requests Pebble has handled so far.
-lab_requests() {
+# lab_count FILE TEXT: number of lines of FILE holding TEXT (0 when FILE is missing).
+lab_count() {
   local n
-  n=$(grep -c -- '-> calling handler' "$PEBBLE_LOG" 2>/dev/null) || true
+  n=$(grep -c -- "$2" "$1" 2>/dev/null) || true
   printf '%s\n' "${n:-0}"
 }
 
+# lab_requests: number of ACME requests Pebble has handled so far.
+lab_requests() { lab_count "$PEBBLE_LOG" '-> calling handler'; }
+
 # lab_challenge_gets: number of http-01 validation GETs nginx has answered so far.
-lab_challenge_gets() {
-  local n
-  n=$(grep -c -- '"GET /.well-known/acme-challenge/' "$NGINX_ACCESS_LOG" 2>/dev/null) || true
-  printf '%s\n' "${n:-0}"
-}
+lab_challenge_gets() { lab_count "$NGINX_ACCESS_LOG" '"GET /.well-known/acme-challenge/'; }
 
 # lab_servfail HOST / lab_clear_servfail HOST: make the validator's DNS lookup of HOST fail (its
 # authorization then goes invalid) or work again.
@@ -319,4 +324,62 @@ lab_servfail() {
 }
 lab_clear_servfail() {
   curl -fsS -o /dev/null -X POST -d "{\"host\":\"$1\"}" "$CTS_URL/clear-servfail"
+}
+
+# _lab_try_start_second_ca: one attempt at the second Pebble with fresh ports; 0 when its /dir and
+# management API answer.  Its pid joins _lab_pids (stopped by lab_stop) only on success.
+_lab_try_start_second_ca() {
+  local ACME MGMT pid
+  _lab_free_ports 2 || return 1
+  ACME=${_lab_ports[0]} MGMT=${_lab_ports[1]}
+  _lab_pebble_json "$LAB/pebble2.json" "$ACME" "$MGMT" "$HTTP_PORT" "$LAB_TLS_PORT"
+  : >"$LAB/pebble2.log"
+  env "${_lab_env[@]}" pebble -strict -config "$LAB/pebble2.json" -dnsserver "127.0.0.1:$LAB_DNS_PORT" \
+    >"$LAB/pebble2.log" 2>&1 &
+  pid=$!
+  local deadline=$((SECONDS + ${LAB_DEADLINE:-15})) ok_acme=0 ok_mgmt=0
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null || [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]]; then
+      _lab_log "second pebble ($pid) exited during start (lost a port race?)"
+      _lab_kill "$pid"
+      return 1
+    fi
+    ((ok_acme)) || { curl -fsS -o /dev/null --max-time 2 --cacert "$LAB/tls/cert.pem" \
+      "https://127.0.0.1:$ACME/dir" 2>/dev/null && ok_acme=1; }
+    ((ok_mgmt)) || { curl -fsS -o /dev/null --max-time 2 --cacert "$LAB/tls/cert.pem" \
+      "https://127.0.0.1:$MGMT/roots/0" 2>/dev/null && ok_mgmt=1; }
+    if ((ok_acme && ok_mgmt)); then break; fi
+    if ((SECONDS >= deadline)); then
+      _lab_log "second pebble not ready after ${LAB_DEADLINE:-15}s (acme=$ok_acme mgmt=$ok_mgmt)"
+      _lab_kill "$pid"
+      return 1
+    fi
+    sleep 0.1
+  done
+  _lab_pids+=("$pid")
+  export LAB_ACME_PORT2=$ACME LAB_MGMT_PORT2=$MGMT
+  export ACME_URL2="https://127.0.0.1:$ACME/dir"
+  export MGMT_URL2="https://127.0.0.1:$MGMT"
+  export PEBBLE_LOG2="$LAB/pebble2.log"
+  return 0
+}
+
+# lab_start_second_ca: a second, independent `pebble -strict` (its own root, ACME and management
+# ports, log $LAB/pebble2.log) with the setup of lab_start, validating through the same
+# challtestsrv DNS and the same nginx ($HTTP_PORT); its listener uses the same TLS certificate, so
+# $CA_BUNDLE works for both.  Exports ACME_URL2, MGMT_URL2, PEBBLE_LOG2.  Call it from the main
+# shell after lab_start; lab_stop stops it.
+lab_start_second_ca() {
+  local try
+  if [[ -z ${LAB:-} || -z ${HTTP_PORT:-} || -z ${LAB_DNS_PORT:-} || -z ${LAB_TLS_PORT:-} ]]; then
+    _lab_log "lab_start_second_ca: call lab_start first"
+    return 1
+  fi
+  for try in 1 2 3; do
+    _lab_try_start_second_ca && return 0
+    [[ -s $LAB/pebble2.log ]] && tail -n 25 "$LAB/pebble2.log" >&2
+    _lab_log "second CA start attempt $try of 3 failed"
+  done
+  _lab_log "giving up on the second CA"
+  return 1
 }

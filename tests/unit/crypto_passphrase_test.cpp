@@ -36,14 +36,7 @@ const util::Secret& passphrase() {
   return secret;
 }
 
-template <class F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const util::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 std::string bio_text(BIO* bio) {
   char* data = nullptr;

@@ -133,15 +133,7 @@ std::string replace_once(std::string text, std::string_view from, std::string_vi
   return text.replace(pos, from.size(), to);
 }
 
-std::string error_of(auto&& call) {
-  try {
-    call();
-  } catch (const util::Error& e) {
-    return e.what();
-  }
-  FAIL("no util::Error thrown");
-  return {};
-}
+using test::error_of;
 
 using test::ec_key;
 using test::rsa_key;

@@ -1,6 +1,8 @@
 // tests/unit/testutil.hpp: helpers shared by unit tests.
 #pragma once
 
+#include <certmgr/util/error.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,6 +10,16 @@
 #include <string>
 
 namespace certmgr::test {
+
+/// The what() of the util::Error that `call` throws, or "(no error)".
+inline std::string error_of(auto&& call) {
+  try {
+    call();
+  } catch (const util::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 /// A fresh directory under $TMPDIR (or /tmp), removed with everything in it when destroyed.
 class TempDir {
