@@ -37,12 +37,14 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
 /// answer held no problem document.
 class Problem : public util::Error {
 public:
-  Problem(const std::string& url, const std::string& message, std::string type)
-      : util::Error({.url = url}, message), m_type(std::move(type)) {}
+  Problem(const std::string& url, const std::string& message, std::string type, long status)
+      : util::Error({.url = url}, message), m_type(std::move(type)), m_status(status) {}
   [[nodiscard]] const std::string& type() const noexcept { return m_type; }
+  [[nodiscard]] long status() const noexcept { return m_status; }
 
 private:
   std::string m_type;
+  long m_status;
 };
 
 /// RFC 5280 §5.3.1 CRLReason codes a subscriber may ask for (8 removeFromCRL is not one).
@@ -119,8 +121,9 @@ public:
   /// Sets the account's contact to mailto:<email>, or none (RFC 8555 §7.3.2). Returns the
   /// account object (JSON text).
   std::string update_account(const std::optional<std::string>& email);
-  /// Account key rollover (RFC 8555 §7.3.5) to `new_key`. After success the CA accepts only
-  /// `new_key` for this account; this client must not be used any more.
+  /// Account key rollover (RFC 8555 §7.3.5) to `new_key`. After success (HTTP 200) the CA
+  /// accepts only `new_key` for this account; this client must not be used any more. Any other
+  /// answer throws: a Problem for a refusal, util::Error when the outcome is unknown.
   void change_key(const jose::Signer& new_key);
   enum class Revoked { now, already };
   /// revokeCert (RFC 8555 §7.6) of the DER certificate, signed with the account (kid) when one

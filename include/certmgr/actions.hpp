@@ -31,10 +31,13 @@ struct Secrets {
 
 enum class Force { no, yes };
 
-/// The steps of `update` (behaviour §1.2): `--certs` and `--params` select some; none = all.
+/// The steps of `update` (behaviour §1.2): `--certs`, `--params`, `--ocsp` and `--sct` select
+/// some; none = all. They always run in this order.
 struct Steps {
   bool certs{true};  ///< decide and issue certificates
   bool params{true}; ///< DH/EC parameters
+  bool ocsp{true};   ///< OCSP responses (ocsp.der)
+  bool sct{true};    ///< SCTs from the configured CT logs (scts/<log>.sct)
 };
 
 struct UpdateOptions {
@@ -42,6 +45,9 @@ struct UpdateOptions {
   Force force{Force::no};           ///< re-issue (certs step) and regenerate (params step) now
   Steps steps{};
   bool no_auth{false}; ///< only already-valid authorizations (a follower, behaviour §6.7)
+  /// After the reloads, verify the certificates processed without failure (behaviour §8); a
+  /// changed certificate that is not being served runs the `rollback` hook.
+  bool verify{false};
 };
 
 /// `certmgr update`: issues or renews what is due, writes each certificate's files in one
@@ -82,6 +88,13 @@ struct RevokeOptions {
 /// configured directory, pushes a changed account.email, with `rollover` replaces the account
 /// key (§7.3.5); prints the account URL and contact. Returns 0, or 1 on failure.
 [[nodiscard]] int account(const config::Config& config, bool rollover, const Secrets& secrets);
+
+/// `certmgr verify` (behaviour §8, [B50] [B55]): connects to every verify target of the selected
+/// certificates (direct TLS or STARTTLS, bounded timeouts) for each installed key type and
+/// compares the served leaf and chain with the tree, and a stapled OCSP response with what is
+/// expected. One log::error line per mismatch; silent when all match. Returns 0, or 1 when any
+/// endpoint mismatches or a name is unknown.
+[[nodiscard]] int verify(const config::Config& config, const std::vector<std::string>& names);
 
 /// `certmgr check` (behaviour §3.6, [B25], [B26]): without network, repairs modes and owners of
 /// the selected certificates' live files and directories (owner: file_user/file_group, else the

@@ -68,6 +68,32 @@ using HookTable = std::map<std::string, std::vector<HookCommand>>;
 /// the `services` section merged over it.
 using ServiceTable = std::map<std::string, std::optional<std::string>>;
 
+/// One shard of a CT log (behaviour §2.7 with [B31] fixed): used for certificates whose
+/// notAfter lies in [start, end).
+struct CtLogShard {
+  std::string url{};            ///< http(s) base URL; add-chain is <url>/ct/v1/add-chain
+  std::string log_id{};         ///< 32 raw bytes
+  std::string public_key_der{}; ///< DER SubjectPublicKeyInfo
+  std::chrono::system_clock::time_point start{};
+  std::chrono::system_clock::time_point end{};
+};
+/// `ct_logs`: log name → its shards, in file order. No built-in logs: the ones of the Python
+/// tool are retired, and public CAs embed SCTs (webpki-2026.md §6).
+using CtLogTable = std::map<std::string, std::vector<CtLogShard>>;
+
+/// One TLS endpoint of `verify` (behaviour §2.11, §8).
+struct VerifyTarget {
+  int port{443};
+  std::vector<std::string> hosts{}; ///< names to connect to; empty = every alt name
+  std::string starttls{};           ///< "" or smtp, imap, pop3, ftp, xmpp, sieve
+  std::vector<KeyType> key_types{}; ///< empty = every key type of the certificate
+};
+struct Verify {
+  std::vector<VerifyTarget> targets{};
+  int ocsp_max_attempts{10};                ///< connections while a staple is expected
+  std::chrono::seconds ocsp_retry_delay{5}; ///< between them
+};
+
 /// One configured certificate, with every inherited value resolved.
 struct Certificate {
   std::string name{};                     ///< trimmed, lower-cased; a valid DNS name
@@ -79,9 +105,13 @@ struct Certificate {
   bool fast_dhparam{true};                ///< RFC 7919 groups instead of generating
   std::string ecparam_curve{"secp384r1"}; ///< "" = no EC params; canonical where possible
   bool ocsp_must_staple{false};
-  Passphrase key_passphrase{};     ///< for keys/key.pem and keys/key+cert.pem
-  std::optional<uid_t> file_uid{}; ///< resolved file_user; nullopt = current uid
-  std::optional<gid_t> file_gid{}; ///< resolved file_group; nullopt = current gid
+  Passphrase key_passphrase{}; ///< for keys/key.pem and keys/key+cert.pem
+  /// OCSP responders for certificates without an AIA OCSP URL (default none [B36]).
+  std::vector<std::string> ocsp_responder_urls{};
+  std::vector<std::string> ct_submit_logs{}; ///< names of Config::ct_logs (default none [B33])
+  Verify verify{};                           ///< own, else the settings one [B11]
+  std::optional<uid_t> file_uid{};           ///< resolved file_user; nullopt = current uid
+  std::optional<gid_t> file_gid{};           ///< resolved file_group; nullopt = current gid
   Auth auth{};
   /// Services to reload when this certificate changed, in configuration order, each a name of
   /// Config::services, no duplicates; a string is one name [B12]. Not inherited.
@@ -120,6 +150,7 @@ struct Config {
   std::vector<Certificate> certificates{}; ///< non-empty, in configuration order
   HookTable hooks{};
   ServiceTable services{};
+  CtLogTable ct_logs{};
 };
 
 /// Finds the file (behaviour §2.1): an absolute `value` is used as is; a relative one is looked

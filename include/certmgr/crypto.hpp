@@ -6,6 +6,7 @@
 
 #include <certmgr/util/handle.hpp>
 #include <certmgr/util/key_type.hpp>
+#include <certmgr/util/passphrase.hpp>
 #include <certmgr/util/secret.hpp>
 
 #include <openssl/evp.h>
@@ -39,7 +40,7 @@ struct KeySpec {
 
 /// Longest passphrase of an encrypted key: OpenSSL's PEM readers hand the passphrase callback
 /// a buffer of PEM_BUFSIZE bytes, so a longer one could encrypt a key that nothing decrypts.
-inline constexpr std::size_t k_max_passphrase_bytes = 1024;
+inline constexpr std::size_t k_max_passphrase_bytes = util::k_max_passphrase_bytes;
 
 /// True when `pem` holds an "ENCRYPTED PRIVATE KEY" block or a traditional PEM block whose
 /// headers say "Proc-Type: 4,ENCRYPTED". Looks only at the markers and headers.

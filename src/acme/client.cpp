@@ -138,7 +138,8 @@ http::Response Client::post(const std::string& url, std::string_view payload,
     if (problem.empty()) problem = fmt::format("HTTP {}", r.status);
     constexpr std::string_view k_prefix = "urn:ietf:params:acme:error:";
     throw Problem(url, fmt::format("the CA refused the request: {}", problem),
-                  type.starts_with(k_prefix) ? type.substr(k_prefix.size()) : std::string());
+                  type.starts_with(k_prefix) ? type.substr(k_prefix.size()) : std::string(),
+                  r.status);
   }
 }
 
@@ -197,7 +198,9 @@ void Client::change_key(const jose::Signer& new_key) {
   const std::string inner = new_key.sign(
       checked_url(url), "", std::nullopt,
       fmt::format(R"({{"account":{},"oldKey":{}}})", jose::json_string(*m_kid), m_signer.jwk()));
-  (void)post(url, inner, http::k_max_json_bytes);
+  const http::Response r = post(url, inner, http::k_max_json_bytes);
+  if (r.status != 200)
+    throw util::Error({.url = url}, fmt::format("unexpected HTTP {} to the key change", r.status));
 }
 
 Client::Revoked Client::revoke(std::string_view certificate_der, RevocationReason reason) {
@@ -206,12 +209,15 @@ Client::Revoked Client::revoke(std::string_view certificate_der, RevocationReaso
   const std::string payload =
       fmt::format(R"({{"certificate":"{}","reason":{}}})", util::base64url_encode(certificate_der),
                   static_cast<int>(reason));
+  http::Response r;
   try {
-    (void)post(checked_url(url), payload, http::k_max_json_bytes);
+    r = post(checked_url(url), payload, http::k_max_json_bytes);
   } catch (const Problem& e) {
     if (e.type() == "alreadyRevoked") return Revoked::already;
     throw;
   }
+  if (r.status != 200)
+    throw util::Error({.url = url}, fmt::format("unexpected HTTP {} to the revocation", r.status));
   return Revoked::now;
 }
 

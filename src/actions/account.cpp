@@ -121,7 +121,11 @@ void adopt_top_level(const fs::path& root, const fs::path& dir, const std::strin
   if (!reg || !belongs_to(*reg, url)) return;
   const fs::path top_key = root / k_key_file;
   const bool have_key = ::access(top_key.c_str(), F_OK) == 0;
-  if (::access((dir / k_registration_file).c_str(), F_OK) == 0) {
+  // Never over an existing key: it may belong to an account whose registration a killed run
+  // did not write yet.
+  const bool taken = ::access((dir / k_registration_file).c_str(), F_OK) == 0 ||
+                     (have_key && ::access((dir / k_key_file).c_str(), F_OK) == 0);
+  if (taken) {
     log::warning("{}: not used, {} holds the account of {} (remove one of them)", top_reg.string(),
                  dir.string(), url);
     return;
@@ -184,26 +188,39 @@ void Account::load_key(const fs::path& dir) {
   m_signer = std::make_unique<jose::Signer>(std::move(key));
 }
 
-/// A rollover killed after the request left: the CA knows either the old key or the new one.
-void Account::finish_rollover(const fs::path& dir, const std::string& account_url) {
+/// A rollover killed after the request left (or with an unknown outcome): the CA knows either
+/// the old key or the new one. A key is dropped only once the CA confirmed the other one.
+std::string Account::finish_rollover(const fs::path& dir, const std::string& account_url) {
   const fs::path next = dir / k_next_key_file;
   const auto pem = util::read_file(next);
-  if (!pem) return;
+  if (!pem) return account_url;
   const std::string& url = m_config.settings.acme_directory_url;
   ReadKey read = read_key(*pem, next.string(), m_passphrase, m_secrets);
   auto signer = std::make_unique<jose::Signer>(std::move(read.key));
   acme::Client probe(http_options(m_config), url, *signer);
-  const auto found = probe.find_account();
-  if (found && *found == account_url) {
+  if (const auto found = probe.find_account()) {
     rename_durably(next, dir / k_key_file);
     m_signer = std::move(signer);
+    if (*found != account_url) {
+      log::warning("[acme] the CA names the account {} now (was {})", log::printable(*found),
+                   log::printable(account_url));
+      util::write_file_atomic(dir / k_registration_file, registration_json(m_body, *found, url),
+                              k_account_file_mode);
+    }
     log::notice("[acme] completed the account key rollover of an interrupted run");
-  } else {
+    return *found;
+  }
+  acme::Client old_probe(http_options(m_config), url, *m_signer);
+  if (old_probe.find_account()) {
     std::error_code ec;
     fs::remove(next, ec);
     util::fsync_dir(dir);
-    log::info("[acme] {}: removed, the CA did not take the new key", next.string());
+    log::info("[acme] {}: removed, the CA kept the old key", next.string());
+    return account_url;
   }
+  throw util::Error({.file = next.string()},
+                    "an interrupted key rollover: the CA knows neither this key nor client.key "
+                    "(both are kept; check the account at the CA)");
 }
 
 void Account::sync_contact(const fs::path& dir, const std::string& body) {
@@ -234,8 +251,15 @@ void Account::open() {
   const fs::path reg_path = dir / k_registration_file;
   auto reg = read_registration(reg_path);
   if (reg && !belongs_to(*reg, url)) reg.reset();
+  if (reg && ::access((dir / k_key_file).c_str(), F_OK) != 0 &&
+      ::access((dir / k_next_key_file).c_str(), F_OK) != 0) {
+    // A registration is useless without its key (a follower that copied only one file).
+    log::warning("{}: no {} next to it, registering a new account", reg_path.string(), k_key_file);
+    reg.reset();
+  }
+  if (reg) m_body = reg->body;
   load_key(dir);
-  if (reg) finish_rollover(dir, reg->uri);
+  if (reg) reg->uri = finish_rollover(dir, reg->uri);
   m_client = std::make_unique<acme::Client>(http_options(m_config), url, *m_signer);
   if (reg) {
     m_client->set_account_url(reg->uri);
@@ -264,11 +288,13 @@ void Account::rollover() {
   auto signer = std::make_unique<jose::Signer>(std::move(key));
   try {
     old_client.change_key(*signer);
-  } catch (const acme::Problem&) {
-    // Refused: the old key stays. Any other failure (a timeout after the CA switched) keeps
-    // client.key.next for the next open() to settle with the CA.
-    std::error_code ec;
-    fs::remove(next, ec);
+  } catch (const acme::Problem& e) {
+    // A definite refusal keeps the old key. Anything else (5xx, a timeout after the CA
+    // switched) keeps client.key.next for the next open() to settle with the CA.
+    if (e.status() >= 400 && e.status() < 500) {
+      std::error_code ec;
+      fs::remove(next, ec);
+    }
     throw;
   }
   rename_durably(next, dir / k_key_file);
@@ -282,9 +308,10 @@ void Account::rollover() {
 std::string Account::summary() {
   acme::Client& c = client();
   const auto list = contacts(m_body);
-  return fmt::format("account {} at {} (key {}, contact {})", *c.account_url(),
+  return fmt::format("account {} at {} (key {}, contact {})", log::printable(*c.account_url()),
                      m_config.settings.acme_directory_url, signer().alg(),
-                     list.empty() ? std::string("none") : fmt::format("{}", fmt::join(list, ", ")));
+                     list.empty() ? std::string("none")
+                                  : log::printable(fmt::format("{}", fmt::join(list, ", "))));
 }
 
 int account(const config::Config& config, bool rollover, const Secrets& secrets) {

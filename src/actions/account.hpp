@@ -42,7 +42,8 @@ public:
 private:
   void open();
   void load_key(const std::filesystem::path& dir);
-  void finish_rollover(const std::filesystem::path& dir, const std::string& account_url);
+  /// Settles a client.key.next left by an interrupted rollover; returns the account URL.
+  std::string finish_rollover(const std::filesystem::path& dir, const std::string& account_url);
   void sync_contact(const std::filesystem::path& dir, const std::string& body);
   const config::Config& m_config;
   const Secrets& m_secrets;

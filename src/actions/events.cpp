@@ -21,7 +21,8 @@ std::vector<FileHook> key_type_hooks(util::KeyType kt) {
           {layout::cert_root_path(kt), "full_certificate_installed", "full_certificate_file"},
           {layout::key_cert_path(kt), "full_key_installed", "full_key_file"},
           {layout::chain_path(kt), "chain_installed", "chain_file"},
-          {layout::key_path(kt), "private_key_installed", "private_key_file"}};
+          {layout::key_path(kt), "private_key_installed", "private_key_file"},
+          {layout::ocsp_path(kt), "ocsp_installed", "ocsp_file"}};
 }
 
 bool was_written(const std::vector<std::string>& changed, const std::filesystem::path& base,
@@ -78,8 +79,22 @@ std::vector<hooks::Event> file_events(const std::filesystem::path& data_dir,
     for (const FileHook& h : key_type_hooks(kt))
       if (was_written(changed, base, h.relative))
         events.push_back(key_type_event(base, cert, kt, h));
+    for (const std::string& log : cert.ct_submit_logs) {
+      const FileHook h{layout::sct_path(kt, log), "sct_installed", "sct_file"};
+      if (!was_written(changed, base, h.relative)) continue;
+      hooks::Event event = key_type_event(base, cert, kt, h);
+      event.fields.emplace("ct_log_name", log);
+      events.push_back(std::move(event));
+    }
   }
   return events;
+}
+
+hooks::Event rollback_event(const config::Certificate& cert) {
+  return {.hook = "rollback",
+          .prefix = fmt::format("[{}] ", cert.name),
+          .fields = {{"certificate_name", cert.name}, {"key_name", cert.name}},
+          .environment = {"CERTMGR_NAME=" + cert.name}};
 }
 
 hooks::Event challenge_event(const std::string& hook, const std::string& prefix,

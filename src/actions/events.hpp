@@ -16,6 +16,8 @@ namespace certmgr::actions {
 
 /// The configuration's hooks as the hooks module takes them.
 [[nodiscard]] hooks::Spec hook_spec(const config::Config& config);
+/// The `rollback` hook of a certificate that `update --verify` found not served after it changed.
+[[nodiscard]] hooks::Event rollback_event(const config::Certificate& cert);
 
 /// One event per file written by a commit (`changed` as Transaction::commit returned it; removed
 /// files fire nothing), in the order params, then per key type cert.pem, cert+root.pem,

@@ -29,6 +29,12 @@ std::string chain_path(util::KeyType kt) { return in_dir(kt, "chain.pem"); }
 std::string cert_root_path(util::KeyType kt) { return in_dir(kt, "cert+root.pem"); }
 std::string key_path(util::KeyType kt) { return in_dir(kt, "keys/key.pem"); }
 std::string key_cert_path(util::KeyType kt) { return in_dir(kt, "keys/key+cert.pem"); }
+std::string ocsp_path(util::KeyType kt) { return in_dir(kt, "ocsp.der"); }
+std::string legacy_ocsp_path(util::KeyType kt) { return in_dir(kt, "oscp.der"); }
+std::string sct_dir(util::KeyType kt) { return in_dir(kt, "scts"); }
+std::string sct_path(util::KeyType kt, const std::string& log) {
+  return in_dir(kt, "scts/" + log + ".sct");
+}
 
 std::string certificate_file(const crypto::Certificate& leaf,
                              const std::vector<crypto::Certificate>& chain,

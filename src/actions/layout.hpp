@@ -17,6 +17,11 @@ inline const std::string k_state = ".state.json";
 [[nodiscard]] std::string cert_root_path(util::KeyType kt); ///< "<kt>/cert+root.pem"
 [[nodiscard]] std::string key_path(util::KeyType kt);       ///< "<kt>/keys/key.pem"
 [[nodiscard]] std::string key_cert_path(util::KeyType kt);  ///< "<kt>/keys/key+cert.pem"
+[[nodiscard]] std::string ocsp_path(util::KeyType kt);      ///< "<kt>/ocsp.der"
+/// "<kt>/oscp.der": the misspelt file of the Python tool [B20], removed when found.
+[[nodiscard]] std::string legacy_ocsp_path(util::KeyType kt);
+[[nodiscard]] std::string sct_dir(util::KeyType kt);                          ///< "<kt>/scts"
+[[nodiscard]] std::string sct_path(util::KeyType kt, const std::string& log); ///< ".../<log>.sct"
 
 /// DH and EC parameter PEM blocks; either may be "".
 struct ParamsText {

@@ -1,10 +1,12 @@
 #include "account.hpp"
 #include "events.hpp"
+#include "extras.hpp"
 #include "issue.hpp"
 #include "keys.hpp"
 #include "layout.hpp"
 #include "links.hpp"
 #include "plan.hpp"
+#include "verify_run.hpp"
 #include <certmgr/actions.hpp>
 #include <certmgr/hooks.hpp>
 #include <certmgr/log.hpp>
@@ -26,6 +28,9 @@ namespace certmgr::actions {
 namespace {
 using util::KeyType;
 
+/// Reloaded servers need a moment before they serve the new files (behaviour §5.8 waits 5 s).
+constexpr std::chrono::seconds k_settle_after_reload{5};
+
 struct Run {
   const config::Config& config;
   store::Paths paths;
@@ -37,6 +42,7 @@ struct Run {
   bool no_auth{false};
   hooks::Spec hooks{};
   std::vector<std::string> changed{}; ///< certificates whose files changed, in processing order
+  std::vector<const config::Certificate*> done{}; ///< processed without failure
 };
 
 /// One key type of one certificate: what is installed, what was decided, what was issued.
@@ -47,6 +53,7 @@ struct KeyWork {
   std::vector<crypto::Certificate> chain{};
   Decision decision{};
   std::optional<Issued> issued{};
+  std::optional<Extras> extras{}; ///< set when the OCSP or SCT step ran for this key type
 };
 
 std::optional<std::string> read(const Run& run, const config::Certificate& cert,
@@ -141,6 +148,14 @@ std::vector<KeyWork> plan(const Run& run, const config::Certificate& cert) {
   return works;
 }
 
+Issued issue_key_type(Run& run, const config::Certificate& cert, KeyType kt) {
+  return issue(run.account, {.certificate = &cert,
+                             .key = key_spec(cert, kt),
+                             .cert_poll_time = run.config.settings.cert_poll_time,
+                             .hooks = &run.hooks,
+                             .no_auth = run.no_auth});
+}
+
 /// Issues every due key type; a failure of one does not stop the others, and what was issued is
 /// still installed [B39]. Returns the failures, one "<kt>: <cause>" each, joined with "; ".
 std::string issue_due(Run& run, const config::Certificate& cert, std::vector<KeyWork>& works) {
@@ -148,11 +163,7 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
   for (KeyWork& work : works) {
     if (!work.decision.issue) continue;
     try {
-      work.issued = issue(run.account, {.certificate = &cert,
-                                        .key = key_spec(cert, work.kt),
-                                        .cert_poll_time = run.config.settings.cert_poll_time,
-                                        .hooks = &run.hooks,
-                                        .no_auth = run.no_auth});
+      work.issued = issue_key_type(run, cert, work.kt);
       log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
                     util::key_type_name(work.kt), util::utc_text(work.issued->leaf.not_after()));
     } catch (const std::exception& e) {
@@ -161,6 +172,62 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
     }
   }
   return failures;
+}
+
+std::optional<crypto::Certificate> root_of(const Run& run, KeyType kt);
+
+/// Log names with a file in <name>/<kt>/scts/ (to remove those no longer configured [B30]).
+std::vector<std::string> stored_sct_logs(const Run& run, const config::Certificate& cert,
+                                         KeyType kt) {
+  std::vector<std::string> logs;
+  std::error_code ec;
+  const auto dir = run.paths.data_dir / cert.name / layout::sct_dir(kt);
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.ends_with(".sct") && file.size() > 4) logs.push_back(file.substr(0, file.size() - 4));
+  }
+  return logs;
+}
+
+Extras extras_for(const Run& run, const config::Certificate& cert, const KeyWork& work) {
+  const crypto::Certificate& leaf = work.issued ? work.issued->leaf : *work.installed.leaf;
+  const auto& chain = work.issued ? work.issued->chain : work.chain;
+  ExtrasInput in{.config = run.config,
+                 .cert = cert,
+                 .kt = work.kt,
+                 .leaf = leaf,
+                 .chain = chain,
+                 .root = root_of(run, work.kt),
+                 .now = run.now,
+                 .force = run.force == Force::yes};
+  if (!work.issued) // a new certificate has no stored response or SCT that could belong to it
+    in.stored = [&run, &cert](const std::string& relative) { return read(run, cert, relative); };
+  Extras extras;
+  if (run.steps.ocsp) ocsp_step(in, extras);
+  if (run.steps.sct) sct_step(in, extras);
+  return extras;
+}
+
+/// The OCSP and SCT steps (behaviour §5.5, §5.6); a key type whose OCSP responder says
+/// "revoked" is issued again with a new key, and its steps run for the new certificate.
+void run_extras(Run& run, const config::Certificate& cert, std::vector<KeyWork>& works,
+                std::string& failures) {
+  if (!run.steps.ocsp && !run.steps.sct) return;
+  for (KeyWork& work : works) {
+    if (util::stop_requested()) return;
+    if (!work.issued && !work.installed.leaf) continue;
+    Extras extras = extras_for(run, cert, work);
+    if (extras.revoked) {
+      try {
+        work.issued = issue_key_type(run, cert, work.kt);
+        extras = extras_for(run, cert, work);
+      } catch (const std::exception& e) {
+        failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ",
+                                util::key_type_name(work.kt), e.what());
+      }
+    }
+    work.extras = std::move(extras);
+  }
 }
 
 layout::ParamsText plan_params(const Run& run, const config::Certificate& cert) {
@@ -196,6 +263,31 @@ std::optional<crypto::Certificate> root_of(const Run& run, KeyType kt) {
   return certs.front();
 }
 
+/// ocsp.der and scts/: as the steps decided; when a step did not run, a new certificate drops
+/// the files of the old one [B38] and an unchanged one keeps them.
+void stage_extras(const Run& run, const config::Certificate& cert, store::Transaction& tx,
+                  const KeyWork& work) {
+  const KeyType kt = work.kt;
+  tx.remove(layout::legacy_ocsp_path(kt)); // [B20]
+  if (run.steps.ocsp && work.extras) {
+    if (work.extras->ocsp) {
+      tx.write(layout::ocsp_path(kt), *work.extras->ocsp, store::k_public_file_mode);
+    } else {
+      tx.remove(layout::ocsp_path(kt));
+    }
+  } else if (work.issued) {
+    tx.remove(layout::ocsp_path(kt));
+  }
+  if (run.steps.sct && work.extras) {
+    for (const std::string& log : stored_sct_logs(run, cert, kt))
+      if (!work.extras->scts.contains(log)) tx.remove(layout::sct_path(kt, log));
+    for (const auto& [log, bytes] : work.extras->scts)
+      tx.write(layout::sct_path(kt, log), bytes, store::k_public_file_mode);
+  } else if (work.issued) {
+    tx.remove(layout::sct_dir(kt));
+  }
+}
+
 void stage_key_type(const Run& run, const config::Certificate& cert, store::Transaction& tx,
                     const KeyWork& work, const layout::ParamsText& params) {
   const KeyType kt = work.kt;
@@ -210,6 +302,7 @@ void stage_key_type(const Run& run, const config::Certificate& cert, store::Tran
   } else {
     tx.remove(layout::cert_root_path(kt));
   }
+  stage_extras(run, cert, tx, work);
   if (work.issued) {
     const util::Secret key_pem = write_key(work.issued->key, passphrase_of(run, cert));
     tx.write(layout::key_path(kt), key_pem, store::k_key_file_mode);
@@ -297,7 +390,8 @@ void renew(Run& run, const config::Certificate& cert) {
   for (const auto& line : store::recover(run.paths, cert.name, run.now, archive))
     log::info("[{}] {}", cert.name, line);
   std::vector<KeyWork> works = plan(run, cert);
-  const std::string failure = issue_due(run, cert, works);
+  std::string failure = issue_due(run, cert, works);
+  run_extras(run, cert, works, failure);
   const bool nothing_to_install =
       std::ranges::none_of(works, [](const KeyWork& w) { return w.issued || w.installed.leaf; });
   if (nothing_to_install && !store::read(run.paths, cert.name, layout::k_params)) {
@@ -353,6 +447,21 @@ void finish(const Run& run) {
   (void)hooks::run(run.hooks, updated_event(run.changed));
   (void)services::reload(services_to_reload(run.config, run.changed), services::k_default_timeout);
 }
+/// `update --verify` (behaviour §5.8): the certificates processed without failure must be
+/// served; a changed one that is not runs the `rollback` hook. Returns the number that fail.
+int verify_after(const Run& run) {
+  if (!run.changed.empty()) util::sleep_unless_stopped(k_settle_after_reload);
+  int failed = 0;
+  for (const config::Certificate* cert : run.done) {
+    if (util::stop_requested()) break;
+    if (verify_certificate(run.config, *cert) == 0) continue;
+    ++failed;
+    if (std::ranges::find(run.changed, cert->name) != run.changed.end())
+      (void)hooks::run(run.hooks, rollback_event(*cert));
+  }
+  return failed;
+}
+
 /// A stop request (SIGTERM, SIGINT, SIGHUP) ends the run before the next certificate, without
 /// hooks or reloads that would outlive the stop; says what was left. Exit status 1.
 int stopped(const Run& run, const Selection& selection, const config::Certificate* next) {
@@ -385,7 +494,11 @@ int update(const config::Config& config, const UpdateOptions& options, const Sec
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates) {
     if (util::stop_requested()) return stopped(run, selection, cert);
-    if (!update_one(run, *cert)) ++failed;
+    if (update_one(run, *cert)) {
+      run.done.push_back(cert);
+    } else {
+      ++failed;
+    }
   }
   if (util::stop_requested()) return stopped(run, selection, nullptr);
   try {
@@ -395,6 +508,7 @@ int update(const config::Config& config, const UpdateOptions& options, const Sec
     ++failed;
   }
   finish(run);
+  if (options.verify) failed += verify_after(run);
   return failed > 0 ? 1 : 0;
 }
 

@@ -36,6 +36,9 @@ struct Options {
   bool update_certs{false};
   bool update_params{false};
   bool update_no_auth{false};
+  bool update_ocsp{false};
+  bool update_sct{false};
+  bool update_verify{false};
   bool auth_csr{false};
   std::string revoke_reason{"unspecified"};
   bool revoke_dry_run{false};
@@ -70,8 +73,14 @@ void define(CLI::App& app, Options& o) {
   update->add_flag("--force", o.update_force,
                    "Renew every selected certificate now, with new keys (and new parameters)");
   update->add_flag("--certs", o.update_certs,
-                   "Run the certificate step (with --params: only the steps given; default all)");
+                   "Run the certificate step (with --params, --ocsp or --sct: only the steps "
+                   "given, in the order certs, params, ocsp, sct; default all)");
   update->add_flag("--params", o.update_params, "Run the DH/EC parameter step");
+  update->add_flag("--ocsp", o.update_ocsp, "Run the OCSP response step");
+  update->add_flag("--sct", o.update_sct, "Run the SCT step (ct_submit_logs)");
+  update->add_flag("--verify", o.update_verify,
+                   "After the reloads, check that the servers of the verify targets serve the "
+                   "installed certificates");
   update->add_flag("--no-auth", o.update_no_auth,
                    "Use only authorizations that are valid already (a follower: the master runs "
                    "certmgr auth); a pending one fails the certificate");
@@ -97,6 +106,10 @@ void define(CLI::App& app, Options& o) {
   CLI::App* account = app.add_subcommand(
       "account", "Register or show the ACME account, push account.email changes");
   account->add_flag("--rollover", o.account_rollover, "Replace the account key (RFC 8555 7.3.5)");
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Check that the TLS servers of the verify targets serve the installed certificates");
+  verify->add_option("names", o.names, "Certificates to verify (default: all)");
   CLI::App* check = app.add_subcommand(
       "check", "Repair modes, owners and alt-name links of the tree, without network");
   check->add_option("names", o.names, "Certificates to check (default: all)");
@@ -108,7 +121,7 @@ void define(CLI::App& app, Options& o) {
   cleanup->add_option("names", o.names,
                       "Certificates whose archives to prune (default: all, and archives of "
                       "certificates no longer configured)");
-  for (CLI::App* sub : {update, auth, revoke, account, check, cleanup})
+  for (CLI::App* sub : {update, auth, revoke, account, verify, check, cleanup})
     sub->callback([&o, sub] { o.subcommand = sub->get_name(); });
 }
 
@@ -134,6 +147,7 @@ std::string read_stdin() {
 
 int dispatch(const Options& o, const config::Config& config, const actions::Secrets& secrets) {
   if (o.subcommand == "check") return actions::check(config, o.names);
+  if (o.subcommand == "verify") return actions::verify(config, o.names);
   if (o.subcommand == "auth")
     return o.auth_csr ? actions::auth_csr(config, read_stdin(), secrets)
                       : actions::auth(config, o.names, secrets);
@@ -150,14 +164,17 @@ int dispatch(const Options& o, const config::Config& config, const actions::Secr
         config, {.names = o.names,
                  .days = o.cleanup_days,
                  .dry_run = o.cleanup_dry_run ? actions::DryRun::yes : actions::DryRun::no});
-  const bool all_steps = !o.update_certs && !o.update_params;
-  return actions::update(
-      config,
-      {.names = o.names,
-       .force = o.update_force ? actions::Force::yes : actions::Force::no,
-       .steps = {.certs = all_steps || o.update_certs, .params = all_steps || o.update_params},
-       .no_auth = o.update_no_auth},
-      secrets);
+  const bool all_steps = !o.update_certs && !o.update_params && !o.update_ocsp && !o.update_sct;
+  return actions::update(config,
+                         {.names = o.names,
+                          .force = o.update_force ? actions::Force::yes : actions::Force::no,
+                          .steps = {.certs = all_steps || o.update_certs,
+                                    .params = all_steps || o.update_params,
+                                    .ocsp = all_steps || o.update_ocsp,
+                                    .sct = all_steps || o.update_sct},
+                          .no_auth = o.update_no_auth,
+                          .verify = o.update_verify},
+                         secrets);
 }
 
 log::Level console_level(const Options& o) {
@@ -196,19 +213,25 @@ void random_wait(const config::Settings& s) {
 /// a true setting without any source stops the run before anything is written.
 actions::Secrets obtain_secrets(const Options& o, const config::Config& config) {
   constexpr auto runtime = config::Passphrase::Kind::runtime;
-  bool needed = false;
-  if (o.subcommand == "account") {
-    needed = config.account.passphrase.kind == runtime;
-  } else if (o.subcommand == "update" || o.subcommand == "auth" || o.subcommand == "revoke") {
-    needed = config::needs_runtime_passphrase(config, {});
+  const bool network = o.subcommand == "update" || o.subcommand == "auth" ||
+                       o.subcommand == "account" || (o.subcommand == "revoke" && !o.revoke_dry_run);
+  const bool certificate_keys =
+      o.subcommand == "update" || (o.subcommand == "auth" && !o.auth_csr) ||
+      (o.subcommand == "revoke" && !o.revoke_dry_run && o.revoke_reason == "keyCompromise");
+  std::string needed; // the first setting that asks for the run-time passphrase
+  if (network && config.account.passphrase.kind == runtime) needed = "account.passphrase";
+  for (const config::Certificate& c : config.certificates) {
+    if (needed.empty() && certificate_keys && c.key_passphrase.kind == runtime)
+      needed = fmt::format("key_passphrase of {}", c.name);
   }
   actions::Secrets secrets;
-  if (needed || o.pass_file || std::getenv("CERTMGR_PASSPHRASE") != nullptr)
+  if (!needed.empty() || o.pass_file || std::getenv("CERTMGR_PASSPHRASE") != nullptr)
     secrets.runtime = util::runtime_passphrase(o.pass_file);
   util::forget_passphrase_environment();
-  if (needed && !secrets.runtime)
-    throw util::Error("a passphrase setting is true, but no passphrase was given (use "
-                      "--pass-file FILE or CERTMGR_PASSPHRASE, or run on a terminal)",
+  if (!needed.empty() && !secrets.runtime)
+    throw util::Error(fmt::format("{}: {} is true, but no passphrase was given (use --pass-file "
+                                  "FILE or CERTMGR_PASSPHRASE, or run on a terminal)",
+                                  config.file.string(), needed),
                       util::ErrorKind::config);
   const bool configured =
       config.account.passphrase.kind != config::Passphrase::Kind::none ||

@@ -157,6 +157,14 @@ ReadCertificate read_certificate(const Node& node, bool keyed, const Inherited& 
   if (draft.services) {
     certificate.services = read_certificate_services(*draft.services, inherited.services);
   }
+  if (const auto& logs =
+          draft.layer.ct_submit_logs ? draft.layer.ct_submit_logs : inherited.layer.ct_submit_logs)
+    certificate.ct_submit_logs = read_ct_submit_logs(*logs, inherited.ct_logs);
+  if (draft.layer.verify) {
+    certificate.verify = read_verify(*draft.layer.verify, certificate, true);
+  } else if (inherited.layer.verify) { // [B11]: the whole settings definition is inherited
+    certificate.verify = read_verify(*inherited.layer.verify, certificate, false);
+  }
   return {std::move(certificate), *draft.name_origin};
 }
 

@@ -215,6 +215,9 @@ struct Layer {
   std::optional<std::optional<gid_t>> file_gid{};
   std::optional<AuthSpec> auth{};
   std::optional<Passphrase> key_passphrase{};
+  std::optional<std::vector<std::string>> ocsp_responder_urls{};
+  std::optional<Node> ct_submit_logs{}; ///< checked against ct_logs by the certificate reader
+  std::optional<Node> verify{};         ///< read per certificate (hosts are its alt names)
 };
 
 /// Reads `member` into `layer` if it is an inheritable key; false if it is not one.
@@ -225,11 +228,32 @@ bool read_layer_key(const Node& member, Layer& layer);
 
 // ---- sections.cpp ----
 
+/// ASCII control characters and space.
+[[nodiscard]] bool is_control_or_space(char c);
+/// The host of the authority after "scheme://" (with brackets for IPv6); nullopt when the
+/// authority holds credentials or a bad port.
+[[nodiscard]] std::optional<std::string_view> url_host(std::string_view rest);
+
+// ---- features.cpp: OCSP responders, CT logs, verify targets ----
+
+/// A list of http(s) URLs.
+[[nodiscard]] std::vector<std::string> read_url_list(const Node& node);
+/// The `ct_logs` section.
+[[nodiscard]] CtLogTable read_ct_logs(const Node& node);
+/// Names that must all be in `logs`.
+[[nodiscard]] std::vector<std::string> read_ct_submit_logs(const Node& node,
+                                                           const CtLogTable& logs);
+/// A verify definition for `certificate` (its alt names and key types known). `own` = false for
+/// the settings definition inherited by a certificate: hosts that are not its names are skipped
+/// instead of failing.
+[[nodiscard]] Verify read_verify(const Node& node, const Certificate& certificate, bool own);
+
 /// What settings give to every certificate.
 struct Inherited {
   Layer layer{};
   AuthSpec auth{};         ///< the global auth, http_challenges and aliases included
   ServiceTable services{}; ///< the names a certificate's `services` may use
+  CtLogTable ct_logs{};    ///< the names `ct_submit_logs` may use
 };
 
 [[nodiscard]] Account read_account(const Node& node);

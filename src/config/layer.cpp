@@ -40,10 +40,10 @@ constexpr Key<Layer> k_layer_keys[] = {
   {"file_group", [](const Node& n, Layer& l) { l.file_gid = read_group(n); }},
   {"auth", [](const Node& n, Layer& l) { l.auth = read_auth(n); }},
   {"key_passphrase", [](const Node& n, Layer& l) { l.key_passphrase = read_passphrase(n); }},
-  {"ocsp_responder_urls", unsupported<Layer, Off::empty_array>},
-  {"ct_submit_logs", unsupported<Layer, Off::empty_array>},
+  {"ocsp_responder_urls", [](const Node& n, Layer& l) { l.ocsp_responder_urls = read_url_list(n); }},
+  {"ct_submit_logs", [](const Node& n, Layer& l) { l.ct_submit_logs = n; }},
   {"preferred_chain", unsupported<Layer, Off::null>},
-  {"verify", unsupported<Layer, Off::null>},
+  {"verify", [](const Node& n, Layer& l) { l.verify = n; }},
 };
 // clang-format on
 
@@ -75,6 +75,8 @@ Certificate resolve_layers(const Layer& own, const Layer& global) {
       pick(own.ocsp_must_staple, global.ocsp_must_staple, defaults.ocsp_must_staple);
   certificate.key_passphrase =
       pick(own.key_passphrase, global.key_passphrase, defaults.key_passphrase);
+  certificate.ocsp_responder_urls =
+      pick(own.ocsp_responder_urls, global.ocsp_responder_urls, defaults.ocsp_responder_urls);
   certificate.file_uid = pick(own.file_uid, global.file_uid, defaults.file_uid);
   certificate.file_gid = pick(own.file_gid, global.file_gid, defaults.file_gid);
   return certificate;

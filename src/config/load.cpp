@@ -27,6 +27,7 @@ struct Sections {
   std::optional<Node> http_challenges{};
   std::optional<Node> hooks{};
   std::optional<Node> services{};
+  std::optional<Node> ct_logs{};
 };
 
 // clang-format off
@@ -38,7 +39,7 @@ constexpr Key<Sections> k_sections[] = {
   {"http_challenges", [](const Node& n, Sections& s) { s.http_challenges = n; }},
   {"hooks", [](const Node& n, Sections& s) { s.hooks = n; }},
   {"services", [](const Node& n, Sections& s) { s.services = n; }},
-  {"ct_logs", detail::unsupported<Sections, Off::empty_object>},
+  {"ct_logs", [](const Node& n, Sections& s) { s.ct_logs = n; }},
 };
 // clang-format on
 
@@ -62,6 +63,8 @@ Config read_sections(const Node& root) {
     config.account = detail::read_account(*account);
   }
   detail::Inherited inherited;
+  if (const Node* logs = present(sections.ct_logs)) inherited.ct_logs = detail::read_ct_logs(*logs);
+  config.ct_logs = inherited.ct_logs;
   config.settings = detail::read_settings(present(sections.settings),
                                           present(sections.http_challenges), inherited);
   if (const Node* hooks = present(sections.hooks)) config.hooks = detail::read_hooks(*hooks);

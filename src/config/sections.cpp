@@ -31,10 +31,14 @@ constexpr Range k_cert_poll_seconds{1, 86400};
 /// A cron run should not sleep longer than a day before starting.
 constexpr Range k_run_delay_seconds{0, 86400};
 
+} // namespace
+
 bool is_control_or_space(char c) {
   const auto byte = static_cast<unsigned char>(c);
   return byte <= 0x20 || byte == 0x7f;
 }
+
+namespace {
 
 bool is_email(std::string_view text) {
   const std::size_t at = text.find('@');
@@ -56,23 +60,6 @@ constexpr Key<Account> k_account_keys[] = {
     {"email", read_email},
     {"passphrase", [](const Node& n, Account& a) { a.passphrase = read_passphrase(n); }},
 };
-
-/// The host of the authority after "scheme://" (with brackets for IPv6); nullopt when the
-/// authority holds credentials or a bad port.
-std::optional<std::string_view> url_host(std::string_view rest) {
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string_view::npos) return std::nullopt;
-  const std::size_t bracket = authority.starts_with('[') ? authority.find(']') : 0;
-  if (bracket == std::string_view::npos) return std::nullopt;
-  const std::size_t colon = authority.find(':', bracket);
-  const std::string_view host = authority.substr(0, colon);
-  if (host.empty()) return std::nullopt;
-  if (colon == std::string_view::npos) return host;
-  const std::string_view port = authority.substr(colon + 1);
-  const bool digits = std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; });
-  if (port.empty() || port.size() > 5 || !digits) return std::nullopt;
-  return host;
-}
 
 bool is_directory_url(std::string_view url) {
   if (std::ranges::any_of(url, is_control_or_space)) return false;
@@ -222,6 +209,23 @@ Settings read_settings(const Node* settings, const Node* http_challenges, Inheri
   inherited.layer = std::move(draft.layer);
   draft.settings.auth = finish_auth(inherited.auth);
   return draft.settings;
+}
+
+/// The host of the authority after "scheme://" (with brackets for IPv6); nullopt when the
+/// authority holds credentials or a bad port.
+std::optional<std::string_view> url_host(std::string_view rest) {
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
+  const std::size_t bracket = authority.starts_with('[') ? authority.find(']') : 0;
+  if (bracket == std::string_view::npos) return std::nullopt;
+  const std::size_t colon = authority.find(':', bracket);
+  const std::string_view host = authority.substr(0, colon);
+  if (host.empty()) return std::nullopt;
+  if (colon == std::string_view::npos) return host;
+  const std::string_view port = authority.substr(colon + 1);
+  const bool digits = std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; });
+  if (port.empty() || port.size() > 5 || !digits) return std::nullopt;
+  return host;
 }
 
 } // namespace certmgr::config::detail

@@ -2,6 +2,7 @@
 // integer and 1 is not a boolean; nothing is converted or replaced by a guess.
 
 #include "config/detail.hpp"
+#include <certmgr/util/passphrase.hpp>
 
 #include <fmt/format.h>
 
@@ -109,6 +110,8 @@ Passphrase read_passphrase(const Node& node) {
   if (!json.IsString()) node.fail("expected a string, true, false or null");
   if (json.GetStringLength() == 0)
     node.fail("an empty passphrase (use false or null for keys in clear)");
+  if (json.GetStringLength() > util::k_max_passphrase_bytes)
+    node.fail(fmt::format("the passphrase is longer than {} bytes", util::k_max_passphrase_bytes));
   return {.kind = Passphrase::Kind::literal,
           .literal = util::Secret(std::string_view(json.GetString(), json.GetStringLength()))};
 }

@@ -63,4 +63,22 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string url(text);
+  const std::size_t pad = url.find('=');
+  if (pad != std::string::npos) {
+    // at most two '=', only at the end, and only where the length needs them
+    if (url.size() % 4 != 0 || url.size() - pad > 2 ||
+        url.find_first_not_of('=', pad) != std::string::npos)
+      return std::nullopt;
+    url.erase(pad);
+  }
+  for (char& c : url) {
+    if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return base64url_decode(url);
+}
+
 } // namespace certmgr::util

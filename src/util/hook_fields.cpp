@@ -20,9 +20,14 @@ std::map<std::string, std::vector<std::string>> make_table() {
       {"full_certificate_installed", file_hook("full_certificate_file")},
       {"chain_installed", file_hook("chain_file")},
       {"full_key_installed", file_hook("full_key_file")},
+      {"ocsp_installed", file_hook("ocsp_file")},
+      {"sct_installed",
+       {"certificate_name", "key_name", "key_type", "file", "sct_file", "ct_log_name"}},
       // params.pem serves every key type of the certificate: no key_type.
       {"params_installed", {"certificate_name", "key_name", "file", "params_file"}},
       {"certificates_updated", {"certificates"}},
+      // update --verify: a changed certificate that is not being served after the reloads.
+      {"rollback", {"certificate_name", "key_name"}},
   };
 }
 

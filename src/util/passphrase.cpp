@@ -1,6 +1,7 @@
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/fs.hpp>
 #include <certmgr/util/passphrase.hpp>
+#include <certmgr/util/stop.hpp>
 
 #include <fmt/format.h>
 
@@ -28,7 +29,7 @@ constexpr const char* k_tty = "/dev/tty";
 
 /// Longest line read as a passphrase. A longer one is an error rather than silently cut, which
 /// would turn a right passphrase into a wrong one without saying why.
-constexpr std::size_t k_max_line_bytes = 4096;
+constexpr std::size_t k_max_line_bytes = k_max_passphrase_bytes;
 
 /// Where a passphrase line is read: a fixed array (never reallocated, so no copy is left behind
 /// in freed memory), zeroed when destroyed.
@@ -54,7 +55,11 @@ public:
       }
       const ssize_t got = ::read(fd, m_bytes.data() + size, m_bytes.size() - size);
       const int error = errno;
-      if (got < 0 && error == EINTR) continue;
+      if (got < 0 && error == EINTR) {
+        // Ctrl-C at the prompt: give up (the caller restores the echo) instead of waiting.
+        if (stop_requested()) throw Error({.file = where.string()}, "interrupted");
+        continue;
+      }
       if (got < 0)
         throw Error({.file = where.string()}, fmt::format("{}: {}", what, strerror(error)));
       if (got == 0) {

@@ -20,6 +20,8 @@
 #   LAB_VALIDITY   certificateValidityPeriod in seconds (default 157766400 = 5 years)
 #   LAB_KEEP=1     keep $LAB after lab_stop (for debugging; its path is printed)
 #   LAB_DEADLINE   readiness deadline in seconds (default 15)
+#   LAB_OCSP_URL   when set, Pebble puts this OCSP URL into the AIA of every certificate
+#                  (see lab_ocsp_start for a responder)
 
 _LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/lab/config.sh
@@ -172,7 +174,7 @@ _lab_pebble_json() {
   cat >"$1" <<EOF
 {"pebble": {"listenAddress": "127.0.0.1:$2", "managementListenAddress": "127.0.0.1:$3",
   "certificate": "$LAB/tls/cert.pem", "privateKey": "$LAB/tls/key.pem",
-  "httpPort": $4, "tlsPort": $5, "ocspResponderURL": "",
+  "httpPort": $4, "tlsPort": $5, "ocspResponderURL": "${LAB_OCSP_URL:-}",
   "externalAccountBindingRequired": false, "certificateValidityPeriod": ${LAB_VALIDITY:-157766400}}}
 EOF
 }
@@ -382,4 +384,58 @@ lab_start_second_ca() {
   done
   _lab_log "giving up on the second CA"
   return 1
+}
+
+# ---------------------------------------------------------------- OCSP responder (openssl ocsp)
+# For certificates with an OCSP URL: export LAB_OCSP_URL=http://127.0.0.1:$(free_port)/ before
+# lab_start, then run a responder on that port with lab_ocsp_start.
+
+# lab_ocsp_index_line V|R SERIAL_HEX [REASON]: one line of an `openssl ca` index for SERIAL_HEX
+# (as `openssl x509 -serial` prints it): V = valid, R = revoked an hour ago (with REASON, e.g.
+# keyCompromise, when given).
+lab_ocsp_index_line() {
+  local revoked=""
+  if [[ $1 == R ]]; then
+    revoked=$(date -u -d '1 hour ago' '+%y%m%d%H%M%SZ')${3:+,$3}
+  fi
+  printf '%s\t%s\t%s\t%s\tunknown\t/CN=lab\n' "$1" 491231235959Z "$revoked" "$2"
+}
+
+# lab_ocsp_start PORT INDEX RSIGNER RKEY CA [ARGS...]: `openssl ocsp` answering on PORT from INDEX for certificates issued by CA, signing with RSIGNER/RKEY (PEM files);
+# ARGS default to "-nmin 10" (nextUpdate 10 minutes after thisUpdate). Tracked (lab_stop ends it),
+# pid in LAB_OCSP_PID, log $LAB/ocsp-PORT.log; returns non-zero when it does not answer within
+# LAB_DEADLINE seconds. Call from the main shell; lab_ocsp_stop before starting another.
+lab_ocsp_start() {
+  local port=$1 index=$2 rsigner=$3 rkey=$4 ca=$5
+  shift 5
+  (($#)) || set -- -nmin 10
+  local log="$LAB/ocsp-$port.log"
+  [[ -e $index.attr ]] || printf 'unique_subject = no\n' >"$index.attr"
+  # -port takes only a number: the responder listens on every address (the port is free on
+  # 127.0.0.1, which is all the lab uses)
+  openssl ocsp -index "$index" -port "$port" -rsigner "$rsigner" -rkey "$rkey" \
+    -CA "$ca" "$@" >>"$log" 2>&1 &
+  LAB_OCSP_PID=$!
+  lab_track_pid "$LAB_OCSP_PID"
+  local deadline=$((SECONDS + ${LAB_DEADLINE:-15}))
+  # ready when it answers a request (any status) for serial 1 of CA
+  while ! openssl ocsp -issuer "$ca" -serial 1 -url "http://127.0.0.1:$port/" -no_nonce \
+    -timeout 2 -noverify >/dev/null 2>&1; do
+    if ! kill -0 "$LAB_OCSP_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+      _lab_log "OCSP responder on port $port did not start"
+      tail -n 10 "$log" >&2
+      lab_ocsp_stop
+      return 1
+    fi
+    sleep 0.1
+  done
+  return 0
+}
+
+# lab_ocsp_stop: stop the responder of lab_ocsp_start (and reap it).
+lab_ocsp_stop() {
+  [[ -n ${LAB_OCSP_PID:-} ]] || return 0
+  _lab_kill "$LAB_OCSP_PID"
+  lab_untrack_pid "$LAB_OCSP_PID"
+  LAB_OCSP_PID=
 }

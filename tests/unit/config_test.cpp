@@ -138,6 +138,52 @@ TEST_CASE("passphrases: none, a literal or the run-time one, inherited from sett
   CHECK(plain.account.passphrase.kind == Kind::none);
 }
 
+TEST_CASE("ocsp_responder_urls, ct_logs, ct_submit_logs and verify, inherited from settings") {
+  const std::string id = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="; // bytes 1..32
+  const Config cfg = parse(R"({"ct_logs": {"one": {"url": "https://ct.test/2026", "log_id": ")" +
+                           id + R"(", "key": "MDA=", "start": "2026-01-01T00:00:00Z",
+        "end": "2027-01-01T00:00:00Z"}, "two": [{"url": "http://127.0.0.1:9/p", "log_id": ")" +
+                           id + R"(", "key": "MDA="}]},
+    "settings": {"ocsp_responder_urls": "http://ocsp.test/", "ct_submit_logs": ["one"],
+                 "verify": [443, "993", {"port": 25, "starttls": "SMTP", "hosts": ["x.a.test"],
+                                         "key_types": "ecdsa"}]},
+    "certificates": [{"name": "a.test", "alt_names": ["a.test", "*.a.test"]},
+                     {"name": "b.test", "ct_submit_logs": ["two", "one", "two"],
+                      "ocsp_responder_urls": null,
+                      "verify": {"targets": [{"port": 8443, "hosts": "b.test"}],
+                                 "ocsp_max_attempts": 3, "ocsp_retry_delay": 1}}]})");
+  REQUIRE(cfg.ct_logs.size() == 2);
+  const auto& one = cfg.ct_logs.at("one").at(0);
+  CHECK(one.url == "https://ct.test/2026");
+  CHECK(one.log_id.size() == 32);
+  CHECK(one.log_id.front() == 1);
+  CHECK(one.public_key_der == "00");
+  CHECK(one.end - one.start == std::chrono::hours(24 * 365));
+  CHECK(cfg.ct_logs.at("two").at(0).end > cfg.ct_logs.at("two").at(0).start);
+  const Certificate& a = cfg.certificates[0];
+  CHECK(a.ocsp_responder_urls == std::vector<std::string>{"http://ocsp.test/"});
+  CHECK(a.ct_submit_logs == std::vector<std::string>{"one"});
+  REQUIRE(a.verify.targets.size() == 3);
+  CHECK(a.verify.targets[0].port == 443);
+  CHECK(a.verify.targets[1].port == 993);
+  CHECK(a.verify.targets[2].starttls == "smtp");
+  CHECK(a.verify.targets[2].hosts == std::vector<std::string>{"x.a.test"}); // matches *.a.test
+  CHECK(a.verify.targets[2].key_types == std::vector{KeyType::ecdsa});
+  CHECK(a.verify.ocsp_max_attempts == 10);
+  const Certificate& b = cfg.certificates[1];
+  CHECK(b.ocsp_responder_urls.empty());
+  CHECK(b.ct_submit_logs == std::vector<std::string>{"two", "one"});
+  REQUIRE(b.verify.targets.size() == 1);
+  CHECK(b.verify.targets[0].port == 8443);
+  CHECK(b.verify.ocsp_max_attempts == 3);
+  CHECK(b.verify.ocsp_retry_delay == std::chrono::seconds{1});
+  // an inherited target naming only other certificates' hosts is dropped, not an error
+  const Config inherit = parse(R"({"settings": {"verify": [{"port": 443, "hosts": "a.test"}]},
+    "certificates": [{"name": "a.test"}, {"name": "b.test"}]})");
+  CHECK(inherit.certificates[0].verify.targets.size() == 1);
+  CHECK(inherit.certificates[1].verify.targets.empty());
+}
+
 TEST_CASE("settings values are read, relative paths anchored at the config directory") {
   const Config cfg = parse(R"({"account": {"email": "hostmaster@example.org", "passphrase": false},
     "settings": {"data_dir": "data", "log_file": "", "log_level": "info", "color_output": false,
@@ -434,10 +480,31 @@ const Malformed k_malformed[] = {
   {R"({"certificates": [{"name": "a.b", "hooks": {"x": "y"}}]})",
    "/certificates/0/hooks", R"("hooks")"},
   {R"({"account": {"key": 1}, @certs})", "/account/key", R"("key")"},
-  {R"({"ct_logs": [], @certs})", "/ct_logs", "ct_logs is not supported"},
-  {R"({"certificates": [{"name": "a.b", "ocsp_responder_urls": ["http://ocsp"]}]})",
-   "/certificates/0/ocsp_responder_urls", "not supported"},
-  {R"({"settings": {"verify": [443]}, @certs})", "/settings/verify", "verify is not supported"},
+  {R"({"ct_logs": [], @certs})", "/ct_logs", "expected an object, got an array"},
+  {R"({"ct_logs": {"x": {"url": "http://log.test"}}, @certs})", "/ct_logs/x", "missing log_id"},
+  {R"({"ct_logs": {"x": {"url": "ftp://log.test", "log_id": "", "key": ""}}, @certs})",
+   "/ct_logs/x/url", R"(invalid URL "ftp://log.test")"},
+  {R"({"ct_logs": {"x": {"url": "http://l.test", "log_id": "AAAA", "key": "AAAA"}}, @certs})",
+   "/ct_logs/x", "log_id is 3 bytes, expected 32"},
+  {R"({"ct_logs": {"x": {"url": "http://l.test", "log_id": "%%", "key": "AAAA"}}, @certs})",
+   "/ct_logs/x/log_id", R"(log_id "%%" is not base64)"},
+  {R"({"ct_logs": {"a/b": {"url": "http://l.test", "log_id": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "key": "AAAA"}}, @certs})",
+   "/ct_logs/a~1b", R"(invalid CT log name "a/b")"},
+  {R"({"settings": {"ct_submit_logs": ["nope"]}, @certs})", "/settings/ct_submit_logs/0",
+   R"(unknown CT log "nope")"},
+  {R"({"certificates": [{"name": "a.b", "ocsp_responder_urls": ["ocsp.test"]}]})",
+   "/certificates/0/ocsp_responder_urls/0", R"(invalid URL "ocsp.test")"},
+  {R"({"settings": {"verify": [70000]}, @certs})", "/settings/verify/0", "70000"},
+  {R"({"certificates": [{"name": "a.b", "verify": [{"hosts": "a.b"}]}]})",
+   "/certificates/0/verify/0", "missing port"},
+  {R"({"certificates": [{"name": "a.b", "verify": [{"port": 25, "starttls": "smpt"}]}]})",
+   "/certificates/0/verify/0/starttls", R"(unsupported starttls "smpt")"},
+  {R"({"certificates": [{"name": "a.b", "verify": [{"port": 443, "hosts": "c.d"}]}]})",
+   "/certificates/0/verify/0/hosts", R"(host "c.d" is not a name of certificate "a.b")"},
+  {R"({"certificates": [{"name": "a.b", "verify": [{"port": 443, "tlsa": true}]}]})",
+   "/certificates/0/verify/0/tlsa", R"(unknown key "tlsa")"},
+  {R"({"certificates": [{"name": "a.b", "verify": {"targets": [443], "ocsp_max_attempts": 0}}]})",
+   "/certificates/0/verify/ocsp_max_attempts", "0"},
   {R"({"settings": {"key_passphrase": ""}, @certs})",
    "/settings/key_passphrase", "an empty passphrase"},
   {R"({"certificates": [{"name": "a.b", "key_passphrase": 7}]})",
@@ -519,8 +586,8 @@ const Malformed k_malformed[] = {
   {R"({"hooks": [], @certs})", "/hooks", "got an array"},
   {R"({"hooks": {"cert_installed": "echo"}, @certs})",
    "/hooks/cert_installed", R"(unknown hook "cert_installed")"},
-  {R"({"hooks": {"sct_installed": "echo"}, @certs})",
-   "/hooks/sct_installed", R"(unknown hook "sct_installed")"},
+  {R"({"hooks": {"sct_installed": "echo {domain}"}, @certs})",
+   "/hooks/sct_installed", R"(unknown field "{domain}")"},
   {R"({"hooks": {"certificate_installed": "echo {certificate_file} {x}"}, @certs})",
    "/hooks/certificate_installed", R"(unknown field "{x}" for hook certificate_installed)"},
   {R"({"hooks": {"params_installed": ["echo {params_file}", "echo {key_type}"]}, @certs})",

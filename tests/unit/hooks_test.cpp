@@ -185,9 +185,12 @@ TEST_CASE("known hooks offer both field spellings and no hook of an unbuilt feat
   CHECK(known.at("params_installed") ==
         Fields{"certificate_name", "key_name", "file", "params_file"});
   CHECK(known.at("certificates_updated") == Fields{"certificates"});
-  CHECK(known.size() == 9);
-  CHECK_FALSE(known.contains("sct_installed"));
-  CHECK_FALSE(known.contains("ocsp_installed"));
+  CHECK(known.at("ocsp_installed") ==
+        Fields{"certificate_name", "key_name", "key_type", "file", "ocsp_file"});
+  CHECK(known.at("sct_installed") ==
+        Fields{"certificate_name", "key_name", "key_type", "file", "sct_file", "ct_log_name"});
+  CHECK(known.at("rollback") == Fields{"certificate_name", "key_name"});
+  CHECK(known.size() == 12);
   for (const auto& [hook, fields] : known) {
     for (const std::string& field : fields) CHECK(field != "passphrase");
   }

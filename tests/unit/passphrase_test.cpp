@@ -154,14 +154,14 @@ TEST_CASE("the pass file's first line is the passphrase, without its line ending
 
 TEST_CASE("a pass file of the longest allowed line is read, a longer one is refused") {
   const CleanEnvironment clean;
-  const std::string longest(4096, 'p');
+  const std::string longest(util::k_max_passphrase_bytes, 'p');
   CHECK(from_file_with(longest + "\r\n") == secret(longest));
   CHECK(from_file_with(longest) == secret(longest));
   const test::TempDir dir;
   const auto path = dir.path() / "pass";
   test::write_text(path, longest + "p\n");
   const util::Error error = error_of([&] { (void)util::runtime_passphrase(path); });
-  CHECK(std::string(error.what()) == path.string() + ": the passphrase is longer than 4096 bytes");
+  CHECK(std::string(error.what()) == path.string() + ": the passphrase is longer than 1024 bytes");
 }
 
 TEST_CASE("an empty pass file, or one whose first line is empty, is an error naming it") {

@@ -13,6 +13,9 @@ namespace certmgr::util {
 /// Inverse of base64url_encode; nullopt for any character outside [A-Za-z0-9_-], padding, or an
 /// impossible length.
 [[nodiscard]] std::optional<std::string> base64url_decode(std::string_view text);
+/// Standard base64 (RFC 4648 §4, '+' '/' and '=' padding, as CT log keys and IDs are written);
+/// nullopt for anything else.
+[[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 /// True when `text` is non-empty and consists only of [A-Za-z0-9_-] (ASCII, locale-free).
 [[nodiscard]] bool is_base64url(std::string_view text) noexcept;
 /// RFC 8555 §8.3: an ACME challenge token is base64url of at least 128 bits (22 characters); we

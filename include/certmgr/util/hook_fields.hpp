@@ -9,8 +9,8 @@
 
 namespace certmgr::util {
 
-/// Hook name → its fields, sorted by name. Only hooks of features this version has: no
-/// sct_installed, no ocsp_installed. Never a passphrase field [B51]. Thread-safe (immutable).
+/// Hook name → its fields, sorted by name. Never a passphrase field [B51]. Thread-safe
+/// (immutable).
 [[nodiscard]] const std::map<std::string, std::vector<std::string>>& hook_fields();
 
 } // namespace certmgr::util

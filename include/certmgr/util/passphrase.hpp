@@ -5,10 +5,15 @@
 
 #include <certmgr/util/secret.hpp>
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 
 namespace certmgr::util {
+
+/// Longest passphrase accepted from any source (OpenSSL's passphrase callback buffer is 1024
+/// bytes: a longer one could encrypt a key nothing can decrypt).
+inline constexpr std::size_t k_max_passphrase_bytes = 1024;
 
 /// Where the run-time passphrase (config value `true`) comes from, first that yields one:
 /// `--pass-file FILE` (its first line, trailing "\n" and "\r\n" stripped), the environment
