@@ -161,9 +161,11 @@ ReadCertificate read_certificate(const Node& node, bool keyed, const Inherited& 
           draft.layer.ct_submit_logs ? draft.layer.ct_submit_logs : inherited.layer.ct_submit_logs)
     certificate.ct_submit_logs = read_ct_submit_logs(*logs, inherited.ct_logs);
   if (draft.layer.verify) {
-    certificate.verify = read_verify(*draft.layer.verify, certificate, true);
+    certificate.verify =
+        read_verify(*draft.layer.verify, certificate, true, inherited.verify_defaults);
   } else if (inherited.layer.verify) { // [B11]: the whole settings definition is inherited
-    certificate.verify = read_verify(*inherited.layer.verify, certificate, false);
+    certificate.verify =
+        read_verify(*inherited.layer.verify, certificate, false, inherited.verify_defaults);
   }
   return {std::move(certificate), *draft.name_origin};
 }

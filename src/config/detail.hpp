@@ -246,14 +246,19 @@ bool read_layer_key(const Node& member, Layer& layer);
 /// A verify definition for `certificate` (its alt names and key types known). `own` = false for
 /// the settings definition inherited by a certificate: hosts that are not its names are skipped
 /// instead of failing.
-[[nodiscard]] Verify read_verify(const Node& node, const Certificate& certificate, bool own);
+/// `defaults` gives ocsp_max_attempts and ocsp_retry_delay when the definition does not.
+[[nodiscard]] Verify read_verify(const Node& node, const Certificate& certificate, bool own,
+                                 const Verify& defaults);
+inline constexpr Range k_verify_ocsp_attempts{1, 100};
+inline constexpr Range k_verify_ocsp_retry_seconds{0, 300};
 
 /// What settings give to every certificate.
 struct Inherited {
   Layer layer{};
-  AuthSpec auth{};         ///< the global auth, http_challenges and aliases included
-  ServiceTable services{}; ///< the names a certificate's `services` may use
-  CtLogTable ct_logs{};    ///< the names `ct_submit_logs` may use
+  AuthSpec auth{};          ///< the global auth, http_challenges and aliases included
+  ServiceTable services{};  ///< the names a certificate's `services` may use
+  CtLogTable ct_logs{};     ///< the names `ct_submit_logs` may use
+  Verify verify_defaults{}; ///< settings.max_ocsp_verify_attempts, ocsp_verify_retry_delay [B9]
 };
 
 [[nodiscard]] Account read_account(const Node& node);

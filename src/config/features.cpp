@@ -16,8 +16,6 @@ namespace {
 constexpr std::size_t k_max_url_bytes = 2048;
 constexpr std::size_t k_log_id_bytes = 32;
 constexpr Range k_port{1, 65535};
-constexpr Range k_ocsp_attempts{1, 100};
-constexpr Range k_ocsp_retry_seconds{0, 300};
 constexpr std::string_view k_starttls[] = {"smtp", "imap", "pop3", "ftp", "xmpp", "sieve"};
 
 std::string read_url(const Node& node) {
@@ -196,8 +194,10 @@ std::vector<std::string> read_ct_submit_logs(const Node& node, const CtLogTable&
   return names;
 }
 
-Verify read_verify(const Node& node, const Certificate& certificate, bool own) {
-  Verify verify;
+Verify read_verify(const Node& node, const Certificate& certificate, bool own,
+                   const Verify& defaults) {
+  Verify verify{.ocsp_max_attempts = defaults.ocsp_max_attempts,
+                .ocsp_retry_delay = defaults.ocsp_retry_delay};
   if (node.json().IsNull()) return verify;
   const Node* targets = &node;
   std::optional<Node> list;
@@ -206,9 +206,9 @@ Verify read_verify(const Node& node, const Certificate& certificate, bool own) {
       if (member.key() == "targets") {
         list = member;
       } else if (member.key() == "ocsp_max_attempts") {
-        verify.ocsp_max_attempts = read_int(member, k_ocsp_attempts);
+        verify.ocsp_max_attempts = read_int(member, k_verify_ocsp_attempts);
       } else if (member.key() == "ocsp_retry_delay") {
-        verify.ocsp_retry_delay = read_seconds(member, k_ocsp_retry_seconds);
+        verify.ocsp_retry_delay = read_seconds(member, k_verify_ocsp_retry_seconds);
       } else {
         member.fail("unknown key " + quote(member.key()));
       }

@@ -113,6 +113,8 @@ struct SettingsDraft {
   std::optional<Node> http_challenge_dir{};
   std::optional<Node> authorization_delay{};
   std::optional<Node> max_authorization_attempts{};
+  std::optional<Node> max_ocsp_verify_attempts{};
+  std::optional<Node> ocsp_verify_retry_delay{};
 };
 
 // clang-format off
@@ -144,8 +146,11 @@ constexpr Key<SettingsDraft> k_settings_keys[] = {
   {"authorization_delay", [](const Node& n, SettingsDraft& d) { d.authorization_delay = n; }},
   {"max_authorization_attempts", [](const Node& n, SettingsDraft& d) {
      d.max_authorization_attempts = n; }},
-  {"max_ocsp_verify_attempts", unsupported<SettingsDraft, Off::null>},
-  {"ocsp_verify_retry_delay", unsupported<SettingsDraft, Off::null>},
+  // B9: README spellings of verify.ocsp_max_attempts and verify.ocsp_retry_delay.
+  {"max_ocsp_verify_attempts", [](const Node& n, SettingsDraft& d) {
+     d.max_ocsp_verify_attempts = n; }},
+  {"ocsp_verify_retry_delay", [](const Node& n, SettingsDraft& d) {
+     d.ocsp_verify_retry_delay = n; }},
 };
 // clang-format on
 
@@ -206,6 +211,12 @@ Settings read_settings(const Node* settings, const Node* http_challenges, Inheri
   }
   check_run_delays(draft);
   inherited.auth = global_auth(draft, http_challenges);
+  if (draft.max_ocsp_verify_attempts && !draft.max_ocsp_verify_attempts->json().IsNull())
+    inherited.verify_defaults.ocsp_max_attempts =
+        read_int(*draft.max_ocsp_verify_attempts, k_verify_ocsp_attempts);
+  if (draft.ocsp_verify_retry_delay && !draft.ocsp_verify_retry_delay->json().IsNull())
+    inherited.verify_defaults.ocsp_retry_delay =
+        read_seconds(*draft.ocsp_verify_retry_delay, k_verify_ocsp_retry_seconds);
   inherited.layer = std::move(draft.layer);
   draft.settings.auth = finish_auth(inherited.auth);
   return draft.settings;

@@ -177,6 +177,11 @@ TEST_CASE("ocsp_responder_urls, ct_logs, ct_submit_logs and verify, inherited fr
   CHECK(b.verify.targets[0].port == 8443);
   CHECK(b.verify.ocsp_max_attempts == 3);
   CHECK(b.verify.ocsp_retry_delay == std::chrono::seconds{1});
+  // B9: the README spellings give the defaults
+  const Config readme = parse(R"({"settings": {"verify": [443], "max_ocsp_verify_attempts": 4,
+    "ocsp_verify_retry_delay": 2}, "certificates": [{"name": "a.test"}]})");
+  CHECK(readme.certificates[0].verify.ocsp_max_attempts == 4);
+  CHECK(readme.certificates[0].verify.ocsp_retry_delay == std::chrono::seconds{2});
   // an inherited target naming only other certificates' hosts is dropped, not an error
   const Config inherit = parse(R"({"settings": {"verify": [{"port": 443, "hosts": "a.test"}]},
     "certificates": [{"name": "a.test"}, {"name": "b.test"}]})");
@@ -509,8 +514,8 @@ const Malformed k_malformed[] = {
    "/settings/key_passphrase", "an empty passphrase"},
   {R"({"certificates": [{"name": "a.b", "key_passphrase": 7}]})",
    "/certificates/0/key_passphrase", "expected a string, true, false or null"},
-  {R"({"settings": {"max_ocsp_verify_attempts": 10}, @certs})",
-   "/settings/max_ocsp_verify_attempts", "not supported"},
+  {R"({"settings": {"max_ocsp_verify_attempts": 0}, @certs})",
+   "/settings/max_ocsp_verify_attempts", "0"},
   {R"({"account": {"passphrase": ["x"]}, @certs})",
    "/account/passphrase", "expected a string, true, false or null"},
   {R"({"settings": {"fast_dhparam": true, "fast_dhparams": false}, @certs})",
