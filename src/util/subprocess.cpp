@@ -4,6 +4,7 @@
 // kills what it started too (`sh -c 'sleep 30 & wait'`).
 
 #include <certmgr/util/fs.hpp>
+#include <certmgr/util/sigpipe.hpp>
 #include <certmgr/util/stop.hpp>
 #include <certmgr/util/subprocess.hpp>
 
@@ -68,38 +69,6 @@ public:
 
 private:
   posix_spawnattr_t m_attributes{};
-};
-
-/// Writing to the stdin of a child that has exited raises SIGPIPE, which would end certmgr.
-/// Blocked in this thread only (the signal is thread-directed), and a SIGPIPE raised meanwhile
-/// is consumed before the old mask comes back; we see EPIPE instead.
-class SigpipeBlock {
-public:
-  SigpipeBlock() {
-    sigemptyset(&m_pipe);
-    sigaddset(&m_pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
-    m_was_pending = is_pending();
-  }
-  ~SigpipeBlock() {
-    if (!m_was_pending && is_pending()) {
-      const timespec now{};
-      sigtimedwait(&m_pipe, nullptr, &now);
-    }
-    pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
-private:
-  bool is_pending() const {
-    sigset_t pending;
-    sigemptyset(&pending);
-    return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-  sigset_t m_pipe{};
-  sigset_t m_old{};
-  bool m_was_pending{false};
 };
 
 /// A started child, leader of its own process group. Destroyed unreaped only on an exception

@@ -4,6 +4,7 @@
 #include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/handle.hpp>
+#include <certmgr/util/sigpipe.hpp>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -32,39 +33,6 @@ constexpr std::size_t k_max_addresses = 16;
 constexpr int k_max_served = 10;
 /// Largest stapled OCSP response accepted.
 constexpr long k_max_staple_bytes = 64 * 1024;
-
-/// OpenSSL writes to the socket with write(2): a server that has closed its end would raise
-/// SIGPIPE and end certmgr. Blocked in this thread while a check runs, and a SIGPIPE raised
-/// meanwhile is consumed before the old mask comes back; the write fails with EPIPE instead.
-/// (The same as util/subprocess.cpp's, which is private to that file.)
-class SigpipeBlock {
-public:
-  SigpipeBlock() {
-    sigemptyset(&m_pipe);
-    sigaddset(&m_pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
-    m_was_pending = is_pending();
-  }
-  ~SigpipeBlock() {
-    if (!m_was_pending && is_pending()) {
-      const timespec now{};
-      sigtimedwait(&m_pipe, nullptr, &now);
-    }
-    pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
-private:
-  [[nodiscard]] bool is_pending() const {
-    sigset_t pending;
-    sigemptyset(&pending);
-    return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-  }
-  sigset_t m_pipe{};
-  sigset_t m_old{};
-  bool m_was_pending{false};
-};
 
 /// The reason of the last OpenSSL error (or `fallback`), then the queue cleared.
 std::string openssl_reason(std::string_view fallback) {
@@ -131,7 +99,7 @@ Outcome check_address(const addrinfo& ai, SSL_CTX* ctx, const Endpoint& endpoint
                       std::chrono::seconds timeout) {
   Outcome outcome;
   outcome.address = detail::format_address(ai.ai_addr);
-  const SigpipeBlock no_sigpipe;
+  const util::SigpipeBlock no_sigpipe;
   try {
     detail::Connection conn = detail::Connection::open(ai.ai_addr, ai.ai_addrlen, timeout);
     if (!endpoint.starttls.empty()) detail::starttls(conn, endpoint.starttls, name);

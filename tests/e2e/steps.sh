@@ -19,6 +19,13 @@ dh_in_cert() { # the DH block of cert.pem equals the one of params.pem
 }
 
 config 2048
+for step in --ocsp --sct "--ocsp --sct"; do
+  # shellcheck disable=SC2086 # the step flags are words
+  run_certmgr "only$step" -c "$CFG" update $step
+  check "update $step on a new certificate: exit 0, nothing issued" rc_is 0
+  check "update $step: no tree for the certificate" test ! -e "$D/steps.test"
+  check "update $step: silent" is_empty "$OUT"
+done
 run_certmgr first -c "$CFG" update --certs
 check "update --certs on a new certificate: exit 0" rc_is 0
 check "update --certs issues the rsa certificate" test -s "$D/steps.test/rsa/cert.pem"

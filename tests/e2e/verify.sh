@@ -132,6 +132,52 @@ run_certmgr v-reloaded -c "$CFG" verify
 check "verify after the nginx reload: exit 0" rc_is 0
 check "verify after the reload: silent" is_empty "$ERR"
 
+# wait_served: nginx (after a HUP) serves the installed leaf of both key types
+wait_served() {
+  for ((i = 0; i < 50; i++)); do
+    [[ $(served_serial rsa) == "$(serial rsa)" && $(served_serial ecdsa) == "$(serial ecdsa)" ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# with_rollback_hook: the config gets a rollback hook that creates $LAB/rolled-back-<name>
+with_rollback_hook() {
+  "$LAB_PYTHON" - "$CFG" "$LAB/rolled-back" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["hooks"] = {"rollback": {"args": ["touch", sys.argv[2] + "-{certificate_name}"]}}
+json.dump(c, open(sys.argv[1], "w"))
+EOF
+}
+
+echo "== update --verify and the rollback hook"
+with_rollback_hook
+old_rsa=$(serial rsa)
+run_certmgr u-verify-stale -c "$CFG" update --force --verify
+check "update --force --verify, server not reloaded: exit 1" rc_is 1
+check "update --force --verify: the certificates were renewed" test "$(serial rsa)" != "$old_rsa"
+check "update --force --verify: mismatch lines name the new serial" \
+  grep -qF "is not the installed $(serial rsa)" "$ERR"
+check "update --force --verify: the rollback hook ran" test -e "$LAB/rolled-back-$NAME"
+rm -f "$LAB/rolled-back-$NAME"
+kill -HUP "$NGINX_PID"
+wait_served || t_fail "nginx did not pick up the renewed certificates"
+run_certmgr u-verify-ok -c "$CFG" update --verify
+check "update --verify with nothing due and a matching server: exit 0" rc_is 0
+check "update --verify on a match: stderr silent" is_empty "$ERR"
+check "update --verify on a match: no rollback" test ! -e "$LAB/rolled-back-$NAME"
+
+echo "== an installed OCSP response must be stapled"
+config "{\"targets\": [{\"port\": $VPORT, \"hosts\": \"$NAME\", \"key_types\": \"rsa\"}], \"ocsp_max_attempts\": 2, \"ocsp_retry_delay\": 0}"
+printf 'not stapled by nginx' >"$DIR/rsa/ocsp.der"
+run_certmgr v-nostaple -c "$CFG" verify
+check "ocsp.der installed but no staple served: exit 1" rc_is 1
+check "no staple: one line saying so" err_count "no OCSP response stapled" 1
+rm -f "$DIR/rsa/ocsp.der"
+run_certmgr v-nostaple-none -c "$CFG" verify
+check "no ocsp.der installed: no staple expected, exit 0" rc_is 0
+config "[{\"port\": $VPORT, \"hosts\": \"$NAME\"}]"
+
 kill "$NGINX_PID"
 wait "$NGINX_PID" 2>/dev/null
 lab_untrack_pid "$NGINX_PID"
