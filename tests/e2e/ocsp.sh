@@ -42,7 +42,7 @@ no_der() { [[ ! -e $(der "$1") ]] || { printf '  %s exists\n' "$(der "$1")" >&2;
 mode_0644() { mode_is 644 "$(der "$1")"; }
 # err_has TEXT: stderr of the last run mentions TEXT (case-insensitive)
 err_has() { grep -qi -- "$1" "$ERR" || { printf '  stderr lacks "%s"\n' "$1" >&2; show_run; return 1; }; }
-# requests_since N: OCSP requests the responder log shows beyond N
+# ocsp_requests: number of requests the current responder log shows
 ocsp_requests() { lab_count "$LAB/ocsp-$OCSP_PORT.log" 'Received request'; }
 # index LINES...: the responder's index (each argument one line)
 index() {

@@ -401,10 +401,12 @@ lab_ocsp_index_line() {
   printf '%s\t%s\t%s\t%s\tunknown\t/CN=lab\n' "$1" 491231235959Z "$revoked" "$2"
 }
 
-# lab_ocsp_start PORT INDEX RSIGNER RKEY CA [ARGS...]: `openssl ocsp` answering on PORT from INDEX for certificates issued by CA, signing with RSIGNER/RKEY (PEM files);
-# ARGS default to "-nmin 10" (nextUpdate 10 minutes after thisUpdate). Tracked (lab_stop ends it),
-# pid in LAB_OCSP_PID, log $LAB/ocsp-PORT.log; returns non-zero when it does not answer within
-# LAB_DEADLINE seconds. Call from the main shell; lab_ocsp_stop before starting another.
+# lab_ocsp_start PORT INDEX RSIGNER RKEY CA [ARGS...]: `openssl ocsp` answering on PORT from
+# INDEX for certificates issued by CA, signing with RSIGNER/RKEY (PEM files); ARGS default to
+# "-nmin 10" (nextUpdate 10 minutes after thisUpdate). Tracked (lab_stop ends it), pid in
+# LAB_OCSP_PID, log $LAB/ocsp-PORT.log (one "Received request" line per request); returns non-zero
+# when it does not answer within LAB_DEADLINE seconds. Call from the main shell; lab_ocsp_stop
+# before starting another.
 lab_ocsp_start() {
   local port=$1 index=$2 rsigner=$3 rkey=$4 ca=$5
   shift 5
