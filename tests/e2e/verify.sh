@@ -30,6 +30,8 @@ err_lines_all() {
   [[ -s $ERR ]] || { show_run; return 1; }
   if grep -qvF -- "$1" "$ERR"; then show_run; return 1; fi
 }
+# line_count_is N: stderr of the last run has N lines
+line_count_is() { [[ $(line_count "$ERR") == "$1" ]] || { show_run; return 1; }; }
 # err_count TEXT N: N lines of stderr hold TEXT
 err_count() {
   local n
@@ -66,6 +68,7 @@ http {
     ssl_certificate_key $DIR/rsa/keys/key.pem;
     ssl_certificate $DIR/ecdsa/cert.pem;
     ssl_certificate_key $DIR/ecdsa/keys/key.pem;
+    ${NGINX_EXTRA:-}
     location / { return 200 "ok\n"; }
   }
 }
@@ -176,6 +179,42 @@ check "no staple: one line saying so" err_count "no OCSP response stapled" 1
 rm -f "$DIR/rsa/ocsp.der"
 run_certmgr v-nostaple-none -c "$CFG" verify
 check "no ocsp.der installed: no staple expected, exit 0" rc_is 0
+
+echo "== a valid stapled OCSP response"
+# a real response for the rsa leaf, signed with Pebble's intermediate key by `openssl ocsp`
+lab_intermediate_pem "$LAB/int.pem" || fail "cannot fetch /intermediates/0"
+curl -fsS --cacert "$CA_BUNDLE" -o "$LAB/int.key" "$MGMT_URL/intermediate-keys/0" ||
+  fail "cannot fetch /intermediate-keys/0"
+openssl x509 -in "$DIR/rsa/cert.pem" -out "$LAB/leaf.pem"
+lab_ocsp_index_line V "$(serial rsa)" >"$LAB/index.txt"
+openssl ocsp -issuer "$LAB/int.pem" -cert "$LAB/leaf.pem" -no_nonce -reqout "$LAB/req.der" \
+  >/dev/null 2>&1 || fail "cannot make an OCSP request"
+openssl ocsp -index "$LAB/index.txt" -rsigner "$LAB/int.pem" -rkey "$LAB/int.key" \
+  -CA "$LAB/int.pem" -reqin "$LAB/req.der" -respout "$LAB/resp.der" -nmin 60 >/dev/null 2>&1 ||
+  fail "cannot sign an OCSP response"
+cp "$LAB/resp.der" "$DIR/rsa/ocsp.der"
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null
+lab_untrack_pid "$NGINX_PID"
+NGINX_EXTRA="ssl_stapling on; ssl_stapling_file $DIR/rsa/ocsp.der;" start_nginx ||
+  fail "nginx with stapling did not start"
+config "{\"targets\": [{\"port\": $VPORT, \"hosts\": \"$NAME\", \"key_types\": \"rsa\"}], \"ocsp_max_attempts\": 2, \"ocsp_retry_delay\": 0}"
+run_certmgr v-staple -c "$CFG" verify
+check "a valid staple for the installed certificate: exit 0" rc_is 0
+check "a valid staple: silent" is_empty "$ERR"
+# the staple of another certificate: the ecdsa leaf's key type served with the rsa response
+lab_ocsp_index_line V "$(serial ecdsa)" >"$LAB/index.txt"
+openssl x509 -in "$DIR/ecdsa/cert.pem" -out "$LAB/leaf-ec.pem"
+cp "$LAB/resp.der" "$DIR/ecdsa/ocsp.der"
+config "{\"targets\": [{\"port\": $VPORT, \"hosts\": \"$NAME\", \"key_types\": \"ecdsa\"}], \"ocsp_max_attempts\": 2, \"ocsp_retry_delay\": 0}"
+run_certmgr v-staple-other -c "$CFG" verify
+check "a staple for another certificate: exit 1" rc_is 1
+check "a staple for another certificate: one line" line_count_is 1
+rm -f "$DIR/rsa/ocsp.der" "$DIR/ecdsa/ocsp.der"
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null
+lab_untrack_pid "$NGINX_PID"
+start_nginx || fail "nginx did not start again"
 config "[{\"port\": $VPORT, \"hosts\": \"$NAME\"}]"
 
 kill "$NGINX_PID"
