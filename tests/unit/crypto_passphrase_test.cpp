@@ -26,7 +26,6 @@ using BioPtr = std::unique_ptr<BIO, util::FreeWith<BIO_free_all>>;
 using SigPtr = std::unique_ptr<X509_SIG, util::FreeWith<X509_SIG_free>>;
 using Pbe2Ptr = std::unique_ptr<PBE2PARAM, util::FreeWith<PBE2PARAM_free>>;
 using ScryptPtr = std::unique_ptr<SCRYPT_PARAMS, util::FreeWith<SCRYPT_PARAMS_free>>;
-using PipePtr = std::unique_ptr<FILE, util::FreeWith<pclose>>;
 
 using test::ec_key;
 using test::rsa_key;
@@ -63,14 +62,7 @@ void write_private(const std::filesystem::path& path, std::string_view text) {
   REQUIRE(::close(fd) == 0);
 }
 
-std::string run_command(const std::string& command) {
-  PipePtr pipe(popen(command.c_str(), "r"));
-  if (!pipe) return {};
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe.get())) > 0;) out.append(buffer, n);
-  return out;
-}
+using test::run_command;
 
 std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
 

@@ -37,7 +37,6 @@ using ExtensionPtr = std::unique_ptr<X509_EXTENSION, util::FreeWith<X509_EXTENSI
 using ExtensionsPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), util::FreeWith<free_extensions>>;
 using ReqPtr = std::unique_ptr<X509_REQ, util::FreeWith<X509_REQ_free>>;
 using StringPtr = std::unique_ptr<char, util::FreeWith<free_string>>;
-using PipePtr = std::unique_ptr<FILE, util::FreeWith<pclose>>;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures made with the openssl command line (independent of the code under test).
@@ -254,14 +253,7 @@ std::string bn_param_hex(const EVP_PKEY* pkey, const char* name) {
   return hex.get();
 }
 
-std::string run_command(const std::string& command) {
-  PipePtr pipe(popen(command.c_str(), "r"));
-  if (!pipe) return {};
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe.get())) > 0;) out.append(buffer, n);
-  return out;
-}
+using test::run_command;
 
 std::string chain_text(const std::vector<Certificate>& certs, std::string_view separator) {
   std::string text;

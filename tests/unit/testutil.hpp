@@ -2,14 +2,27 @@
 #pragma once
 
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/handle.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdlib.h>
 #include <string>
 
 namespace certmgr::test {
+
+/// Standard output of `command` run through /bin/sh ("" when it cannot start).
+inline std::string run_command(const std::string& command) {
+  const std::unique_ptr<FILE, util::FreeWith<pclose>> pipe(popen(command.c_str(), "r"));
+  if (!pipe) return {};
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe.get())) > 0;) out.append(buffer, n);
+  return out;
+}
 
 /// The what() of the util::Error that `call` throws, or "(no error)".
 inline std::string error_of(auto&& call) {
