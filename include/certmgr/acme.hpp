@@ -10,6 +10,7 @@
 #include <certmgr/util/error.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,12 @@ inline constexpr std::size_t k_max_url_bytes = 2048;
 /// than a day is nothing a cron run waits for.
 inline constexpr std::chrono::seconds k_min_retry_after{1};
 inline constexpr std::chrono::seconds k_max_retry_after = std::chrono::hours{24};
+/// A 429 or 503 whose Retry-After is at most this long is waited for within the run, at most
+/// k_max_inline_waits times per request and k_max_inline_wait_total per client; anything
+/// longer fails the request and the certificate backs off until then (persisted).
+inline constexpr std::chrono::seconds k_max_inline_wait{20};
+inline constexpr int k_max_inline_waits = 3;
+inline constexpr std::chrono::seconds k_max_inline_wait_total{60};
 
 /// Parses a Retry-After value (delta seconds or HTTP-date) relative to `now`, clamped to
 /// [k_min_retry_after, k_max_retry_after]; nullopt when absent or unparseable.
@@ -37,14 +44,22 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
 /// answer held no problem document.
 class Problem : public util::Error {
 public:
-  Problem(const std::string& url, const std::string& message, std::string type, long status)
-      : util::Error({.url = url}, message), m_type(std::move(type)), m_status(status) {}
+  Problem(const std::string& url, const std::string& message, std::string type, long status,
+          std::optional<std::chrono::system_clock::time_point> not_before = std::nullopt)
+      : util::Error({.url = url}, message), m_type(std::move(type)), m_status(status),
+        m_not_before(not_before) {}
   [[nodiscard]] const std::string& type() const noexcept { return m_type; }
   [[nodiscard]] long status() const noexcept { return m_status; }
+  /// Set when the CA asked (Retry-After on a 429 or 503) not to be asked again before then.
+  [[nodiscard]] const std::optional<std::chrono::system_clock::time_point>&
+  not_before() const noexcept {
+    return m_not_before;
+  }
 
 private:
   std::string m_type;
   long m_status;
+  std::optional<std::chrono::system_clock::time_point> m_not_before;
 };
 
 /// RFC 5280 §5.3.1 CRLReason codes a subscriber may ask for (8 removeFromCRL is not one).
@@ -144,10 +159,21 @@ public:
   [[nodiscard]] std::optional<std::chrono::seconds> last_retry_after() const noexcept {
     return m_last_retry_after;
   }
-  /// Number of requests sent (for -d statistics and tests).
+  /// Number of requests answered (for -d statistics and tests).
   [[nodiscard]] int requests() const noexcept { return m_requests; }
+  /// Number of requests started, answered or not (a CA that times out was still asked).
+  [[nodiscard]] int sent() const noexcept { return m_sent; }
 
 private:
+  /// Sends one request through `send` (which counts as one request each call), honouring
+  /// RFC 8555 §6.6 Retry-After on 429 and 503: short waits are slept here (bounded per request
+  /// and per client); a longer one makes this client refuse further requests until then.
+  http::Response exchange(const std::string& url, const std::function<http::Response()>& send);
+  /// Throws a Problem without contacting the CA while an earlier Retry-After is running.
+  void check_not_before(const std::string& url) const;
+  /// A Problem for the refused response `r` (status ≥ 400 or unexpected) with `message`.
+  [[nodiscard]] Problem refusal(const std::string& url, const http::Response& r,
+                                const std::string& message, std::string type = {}) const;
   http::Response post(const std::string& url, std::string_view payload, std::size_t max_body);
   std::string take_nonce();
   void remember_nonce(const http::Response& response);
@@ -161,8 +187,11 @@ private:
   std::optional<std::string> m_kid{};
   std::string m_nonce{};
   std::optional<std::chrono::seconds> m_last_retry_after{};
-  std::string m_origin{}; ///< scheme://host:port of the directory
+  std::optional<std::chrono::system_clock::time_point> m_not_before{};
+  std::chrono::seconds m_waited{0}; ///< Retry-After time slept by this client so far
+  std::string m_origin{};           ///< scheme://host:port of the directory
   int m_requests{0};
+  int m_sent{0};
 };
 
 } // namespace certmgr::acme

@@ -132,6 +132,7 @@ struct Settings {
   int renewal_days{30};
   int archive_days{30};
   std::chrono::seconds cert_poll_time{30};
+  std::chrono::seconds http_timeout{60}; ///< bound of one ACME HTTP request, connect included
   std::chrono::seconds min_run_delay{300};
   std::chrono::seconds max_run_delay{3600};
   Auth auth{}; ///< the global auth definition (for `auth --csr`); certificates hold their own

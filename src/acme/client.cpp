@@ -3,6 +3,7 @@
 #include <certmgr/log.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 #include <certmgr/util/time.hpp>
 
 #include <fmt/format.h>
@@ -74,13 +75,55 @@ std::string Client::checked_url(const std::string& url) const {
   return url;
 }
 
+void Client::check_not_before(const std::string& url) const {
+  if (m_not_before && util::Clock::now() < *m_not_before)
+    throw Problem(url,
+                  fmt::format("not contacting the CA before {} UTC, as it asked (Retry-After)",
+                              util::utc_text(*m_not_before)),
+                  "", 0, m_not_before);
+}
+
+http::Response Client::exchange(const std::string& url,
+                                const std::function<http::Response()>& send) {
+  check_not_before(url);
+  for (int waits = 0;; ++waits) {
+    ++m_sent;
+    http::Response r = send();
+    ++m_requests;
+    m_last_retry_after = parse_retry_after(r.header("retry-after"), util::Clock::now());
+    if ((r.status != 429 && r.status != 503) || !m_last_retry_after) return r;
+    const std::chrono::seconds wait = *m_last_retry_after;
+    if (wait <= k_max_inline_wait && waits < k_max_inline_waits &&
+        m_waited + wait <= k_max_inline_wait_total) {
+      log::info("{}: HTTP {}; retrying in {} s as the CA asked (Retry-After)", url, r.status,
+                wait.count());
+      m_waited += wait;
+      util::sleep_unless_stopped(wait);
+      util::throw_if_stopped();
+      continue;
+    }
+    m_not_before = util::Clock::now() + wait;
+    return r;
+  }
+}
+
+Problem Client::refusal(const std::string& url, const http::Response& r, const std::string& message,
+                        std::string type) const {
+  const bool asked_to_wait = (r.status == 429 || r.status == 503) && m_last_retry_after &&
+                             m_not_before && util::Clock::now() < *m_not_before;
+  std::string text = message;
+  if (asked_to_wait)
+    text += fmt::format("; the CA asks to retry after {} UTC", util::utc_text(*m_not_before));
+  return Problem(url, text, std::move(type), r.status, asked_to_wait ? m_not_before : std::nullopt);
+}
+
 const Directory& Client::directory() {
   if (m_directory) return *m_directory;
-  const http::Response r = m_http.get(m_directory_url, http::k_max_json_bytes);
-  ++m_requests;
+  const http::Response r = exchange(
+      m_directory_url, [&] { return m_http.get(m_directory_url, http::k_max_json_bytes); });
   if (r.status != 200)
-    throw util::Error({.url = m_directory_url},
-                      fmt::format("cannot read the ACME directory: HTTP {}", r.status));
+    throw refusal(m_directory_url, r,
+                  fmt::format("cannot read the ACME directory: HTTP {}", r.status));
   const auto doc = detail::parse_object(r.body, m_directory_url);
   Directory d{.url = m_directory_url};
   d.new_nonce = checked_url(detail::required_string(doc, "newNonce", m_directory_url));
@@ -104,11 +147,13 @@ void Client::remember_nonce(const http::Response& response) {
 std::string Client::take_nonce() {
   if (m_nonce.empty()) {
     const std::string& url = directory().new_nonce;
-    const http::Response r = m_http.head(url);
-    ++m_requests;
-    remember_nonce(r);
+    const http::Response r = exchange(url, [&] {
+      http::Response answer = m_http.head(url);
+      remember_nonce(answer);
+      return answer;
+    });
     if (m_nonce.empty())
-      throw util::Error({.url = url}, fmt::format("no valid Replay-Nonce (HTTP {})", r.status));
+      throw refusal(url, r, fmt::format("no valid Replay-Nonce (HTTP {})", r.status));
   }
   return std::exchange(m_nonce, std::string());
 }
@@ -116,11 +161,12 @@ std::string Client::take_nonce() {
 http::Response Client::post(const std::string& url, std::string_view payload,
                             std::size_t max_body) {
   for (int attempt = 0;; ++attempt) {
-    const std::string body = m_signer.sign(url, take_nonce(), m_kid, payload);
-    http::Response r = m_http.post(url, body, "application/jose+json", max_body);
-    ++m_requests;
-    remember_nonce(r);
-    m_last_retry_after = parse_retry_after(r.header("retry-after"), util::Clock::now());
+    http::Response r = exchange(url, [&] {
+      const std::string body = m_signer.sign(url, take_nonce(), m_kid, payload);
+      http::Response answer = m_http.post(url, body, "application/jose+json", max_body);
+      remember_nonce(answer);
+      return answer;
+    });
     if (r.status < 400) return r;
     std::string problem;
     std::string type;
@@ -137,9 +183,8 @@ http::Response Client::post(const std::string& url, std::string_view payload,
       continue;
     if (problem.empty()) problem = fmt::format("HTTP {}", r.status);
     constexpr std::string_view k_prefix = "urn:ietf:params:acme:error:";
-    throw Problem(url, fmt::format("the CA refused the request: {}", problem),
-                  type.starts_with(k_prefix) ? type.substr(k_prefix.size()) : std::string(),
-                  r.status);
+    throw refusal(url, r, fmt::format("the CA refused the request: {}", problem),
+                  type.starts_with(k_prefix) ? type.substr(k_prefix.size()) : std::string());
   }
 }
 

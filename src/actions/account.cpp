@@ -154,7 +154,10 @@ std::string account_label(const std::string& directory_url) {
 
 http::Options http_options(const config::Config& config) {
   const std::string& url = config.settings.acme_directory_url;
+  const std::chrono::seconds timeout = config.settings.http_timeout;
   return {.ca_bundle = config.settings.ca_bundle,
+          .connect_timeout = std::min(timeout, std::chrono::seconds(15)),
+          .request_timeout = timeout,
           .user_agent = "certmgr/" CERTMGR_VERSION,
           .plain_http =
               url.starts_with("http://") ? http::PlainHttp::allow : http::PlainHttp::refuse};

@@ -28,6 +28,8 @@ public:
   /// to the terms of service, logged at info); pushes a changed account.email to the CA.
   /// Throws util::Error.
   acme::Client& client();
+  /// Requests sent to the CA by this account's client so far (0 before it was opened).
+  [[nodiscard]] int requests_sent() const noexcept { return m_client ? m_client->sent() : 0; }
   /// The signer (for key authorizations). Only valid after client().
   const jose::Signer& signer() const { return *m_signer; }
   /// Account key rollover (RFC 8555 §7.3.5): a new EC P-256 key, written as client.key.next

@@ -62,9 +62,9 @@ std::vector<Pending> publish_pending(Account& account, const IssueRequest& reque
       throw util::Error(fmt::format("authorization for {} is {}", authz.identifier,
                                     log::printable(authz.status)));
     if (request.no_auth)
-      throw util::Error(fmt::format("authorization for {} is pending and --no-auth is set: run "
-                                    "\"certmgr auth\" for it first (on the master)",
-                                    authz.identifier));
+      throw NoAuthPending(fmt::format("authorization for {} is pending and --no-auth is set: run "
+                                      "\"certmgr auth\" for it first (on the master)",
+                                      authz.identifier));
     const acme::Challenge& http01 = http01_of(authz);
     const auto dir = directory_for(cert, authz.identifier);
     log::progress("[{}] requesting authorization for {}", cert.name, authz.identifier);

@@ -7,6 +7,7 @@
 #include <certmgr/config.hpp>
 #include <certmgr/crypto.hpp>
 #include <certmgr/hooks.hpp>
+#include <certmgr/util/error.hpp>
 
 #include <chrono>
 #include <vector>
@@ -28,6 +29,13 @@ struct IssueRequest {
   /// `update --no-auth` (a follower): a pending authorization fails the request before any
   /// challenge file is written.
   bool no_auth{false};
+};
+
+/// `update --no-auth` met an authorization that is still pending: not a failure of the CA or of
+/// this host, so it does not count towards the certificate's back-off.
+class NoAuthPending : public util::Error {
+public:
+  using util::Error::Error;
 };
 
 /// Throws util::Error with a message for the "[name] " line of the certificate.

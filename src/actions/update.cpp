@@ -1,4 +1,5 @@
 #include "account.hpp"
+#include "backoff.hpp"
 #include "events.hpp"
 #include "extras.hpp"
 #include "issue.hpp"
@@ -31,6 +32,15 @@ using util::KeyType;
 /// Reloaded servers need a moment before they serve the new files (behaviour §5.8 waits 5 s).
 constexpr std::chrono::seconds k_settle_after_reload{5};
 
+/// The issuance attempts of one certificate in this run, for its back-off state.
+struct Attempts {
+  std::optional<std::string> blocked{}; ///< set when the back-off forbids a new order now
+  bool probing{false}; ///< failed before: stop at the first failed order of this run
+  int issued{0};
+  int failed{0}; ///< failures that count (not --no-auth's pending authorizations)
+  std::optional<util::Clock::time_point> ca_not_before{};
+};
+
 struct Run {
   const config::Config& config;
   store::Paths paths;
@@ -43,6 +53,7 @@ struct Run {
   hooks::Spec hooks{};
   std::vector<std::string> changed{}; ///< certificates whose files changed, in processing order
   std::vector<const config::Certificate*> done{}; ///< processed without failure
+  Attempts attempts{};                            ///< orders of the certificate being processed
 };
 
 /// One key type of one certificate: what is installed, what was decided, what was issued.
@@ -148,12 +159,65 @@ std::vector<KeyWork> plan(const Run& run, const config::Certificate& cert) {
   return works;
 }
 
+/// One order, counted for the back-off; refused while the certificate backs off.
 Issued issue_key_type(Run& run, const config::Certificate& cert, KeyType kt) {
-  return issue(run.account, {.certificate = &cert,
-                             .key = key_spec(cert, kt),
-                             .cert_poll_time = run.config.settings.cert_poll_time,
-                             .hooks = &run.hooks,
-                             .no_auth = run.no_auth});
+  Attempts& attempts = run.attempts;
+  if (attempts.blocked) throw util::Error(*attempts.blocked);
+  const int sent_before = run.account.requests_sent();
+  try {
+    Issued issued = issue(run.account, {.certificate = &cert,
+                                        .key = key_spec(cert, kt),
+                                        .cert_poll_time = run.config.settings.cert_poll_time,
+                                        .hooks = &run.hooks,
+                                        .no_auth = run.no_auth});
+    ++attempts.issued;
+    return issued;
+  } catch (const NoAuthPending&) {
+    throw;
+  } catch (const acme::Problem& e) {
+    ++attempts.failed;
+    if (e.not_before())
+      attempts.ca_not_before =
+          std::max(attempts.ca_not_before.value_or(*e.not_before()), *e.not_before());
+    throw;
+  } catch (...) {
+    // Only a failure after asking the CA loads it: a local error (an unreadable account key)
+    // or an interruption does not count.
+    if (!util::stop_requested() && run.account.requests_sent() > sent_before) ++attempts.failed;
+    throw;
+  }
+}
+
+/// When the certificate failed before (backoff.hpp): no new order before its time unless
+/// --force. Sets run.attempts.blocked and returns true when a due key type is held back.
+bool backing_off(Run& run, const config::Certificate& cert, const std::vector<KeyWork>& works) {
+  run.attempts = {};
+  if (run.force == Force::yes || !run.steps.certs) return false;
+  const auto state = read_backoff(run.paths, cert.name);
+  if (!state) return false;
+  run.attempts.probing = true;
+  if (run.now >= state->until) return false;
+  run.attempts.blocked = fmt::format(
+      "not ordering before {} UTC after {} failed attempt{} (last: {}); \"certmgr update "
+      "--force {}\" tries now",
+      util::utc_text(state->until), state->failures, state->failures == 1 ? "" : "s", state->reason,
+      cert.name);
+  return std::ranges::any_of(works, [](const KeyWork& w) { return w.decision.issue; });
+}
+
+/// Records the outcome of this run's orders: a counted failure extends the back-off (and says
+/// until when in `failure`), an order without failure clears it. A failure that does not count
+/// (--no-auth, local errors) leaves the state as it was.
+void settle_backoff(Run& run, const config::Certificate& cert, std::string& failure) {
+  const Attempts& attempts = run.attempts;
+  if (attempts.failed > 0) {
+    const Backoff b =
+        record_failure(run.paths, cert.name, util::Clock::now(), failure, attempts.ca_not_before);
+    if (b.until > util::Clock::now())
+      failure += fmt::format(" (no new order before {} UTC)", util::utc_text(b.until));
+  } else if (attempts.issued > 0 && failure.empty()) {
+    clear_backoff(run.paths, cert.name);
+  }
 }
 
 /// Issues every due key type; a failure of one does not stop the others, and what was issued is
@@ -162,6 +226,12 @@ std::string issue_due(Run& run, const config::Certificate& cert, std::vector<Key
   std::string failures;
   for (KeyWork& work : works) {
     if (!work.decision.issue) continue;
+    if (run.attempts.probing && run.attempts.failed > 0) {
+      // A certificate that failed before retries with one order, not one per key type.
+      failures += fmt::format("; {}: not ordered after that failure (back-off)",
+                              util::key_type_name(work.kt));
+      continue;
+    }
     try {
       work.issued = issue_key_type(run, cert, work.kt);
       log::progress("[{}] {}: new certificate issued, valid until {} UTC", cert.name,
@@ -390,8 +460,10 @@ void renew(Run& run, const config::Certificate& cert) {
   for (const auto& line : store::recover(run.paths, cert.name, run.now, archive))
     log::info("[{}] {}", cert.name, line);
   std::vector<KeyWork> works = plan(run, cert);
-  std::string failure = issue_due(run, cert, works);
+  std::string failure =
+      backing_off(run, cert, works) ? *run.attempts.blocked : issue_due(run, cert, works);
   run_extras(run, cert, works, failure);
+  settle_backoff(run, cert, failure);
   const bool nothing_to_install =
       std::ranges::none_of(works, [](const KeyWork& w) { return w.issued || w.installed.leaf; });
   if (nothing_to_install && !store::read(run.paths, cert.name, layout::k_params)) {

@@ -28,6 +28,7 @@ constexpr Range k_renewal_days{0, 3650};
 /// <= 0 turns archiving off (§2.4); a century bounds the date arithmetic of pruning.
 constexpr Range k_archive_days{-36500, 36500};
 constexpr Range k_cert_poll_seconds{1, 86400};
+constexpr Range k_http_timeout_seconds{1, 3600};
 /// A cron run should not sleep longer than a day before starting.
 constexpr Range k_run_delay_seconds{0, 86400};
 
@@ -135,6 +136,8 @@ constexpr Key<SettingsDraft> k_settings_keys[] = {
      d.settings.archive_days = read_int(n, k_archive_days); }},
   {"cert_poll_time", [](const Node& n, SettingsDraft& d) {
      d.settings.cert_poll_time = read_seconds(n, k_cert_poll_seconds); }},
+  {"http_timeout", [](const Node& n, SettingsDraft& d) {
+     d.settings.http_timeout = read_seconds(n, k_http_timeout_seconds); }},
   {"min_run_delay", [](const Node& n, SettingsDraft& d) {
      d.settings.min_run_delay = read_seconds(n, k_run_delay_seconds);
      d.min_run_delay = n; }},
