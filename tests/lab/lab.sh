@@ -17,6 +17,7 @@
 #
 # Optional environment:
 #   LAB_SETUP      default setup when lab_start gets no argument (stable)
+#   LAB_CHAOS      1: chaos nonces and validation delays on top of any setup (testing.md §3)
 #   LAB_VALIDITY   certificateValidityPeriod in seconds (default 157766400 = 5 years)
 #   LAB_KEEP=1     keep $LAB after lab_stop (for debugging; its path is printed)
 #   LAB_DEADLINE   readiness deadline in seconds (default 15)
@@ -140,19 +141,31 @@ lab_dump_logs() {
   done
 }
 
-# _lab_setup_env SETUP: fills _lab_env with the Pebble environment of testing.md §3.
+# _lab_setup_env SETUP: fills _lab_env with the Pebble environment of testing.md §3. With
+# LAB_CHAOS=1 every setup gets chaos's bad nonces (50 %) and validation delays (0-1 s), and
+# stable also its authorization reuse (50 %); edge keeps its 100 % reuse: the whole e2e suite
+# runs again that way (ctest label chaos).
 _lab_setup_env() {
+  local nosleep=1 nonce=0 reuse sleep="" roots=""
+  case $1 in
+    stable) reuse=0 ;;
+    chaos) nosleep="" nonce=50 reuse=50 sleep=2 ;;
+    edge) reuse=100 roots=1 ;;
+    *) _lab_log "unknown setup '$1' (stable, chaos or edge)"; return 2 ;;
+  esac
+  if [[ ${LAB_CHAOS:-0} == 1 ]]; then
+    nosleep="" nonce=50 sleep=2
+    [[ $1 == edge ]] || reuse=50
+  fi
   # clear every knob inherited from the caller, then set the setup's own
   _lab_env=(-u PEBBLE_VA_NOSLEEP -u PEBBLE_VA_SLEEPTIME -u PEBBLE_VA_ALWAYS_VALID
     -u PEBBLE_WFE_NONCEREJECT -u PEBBLE_AUTHZREUSE -u PEBBLE_WFE_ORDERS_PER_PAGE
-    -u PEBBLE_ALTERNATE_ROOTS -u PEBBLE_CHAIN_LENGTH)
-  case $1 in
-    stable) _lab_env+=(PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0) ;;
-    chaos) _lab_env+=(PEBBLE_WFE_NONCEREJECT=50 PEBBLE_AUTHZREUSE=50 PEBBLE_VA_SLEEPTIME=2) ;;
-    edge) _lab_env+=(PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=100
-      PEBBLE_ALTERNATE_ROOTS=1) ;;
-    *) _lab_log "unknown setup '$1' (stable, chaos or edge)"; return 2 ;;
-  esac
+    -u PEBBLE_ALTERNATE_ROOTS -u PEBBLE_CHAIN_LENGTH
+    PEBBLE_WFE_NONCEREJECT=$nonce PEBBLE_AUTHZREUSE=$reuse)
+  [[ -n $nosleep ]] && _lab_env+=(PEBBLE_VA_NOSLEEP=1)
+  [[ -n $sleep ]] && _lab_env+=(PEBBLE_VA_SLEEPTIME=$sleep)
+  [[ -n $roots ]] && _lab_env+=(PEBBLE_ALTERNATE_ROOTS=$roots)
+  return 0
 }
 
 # _lab_dns_probe PORT: one DNS A query over UDP to challtestsrv; true when an answer arrives.
