@@ -264,22 +264,29 @@ void Account::open() {
   load_key(dir);
   if (reg) reg->uri = finish_rollover(dir, reg->uri);
   m_client = std::make_unique<acme::Client>(http_options(m_config), url, *m_signer);
-  if (reg) {
-    m_client->set_account_url(reg->uri);
-    if (reg->directory.empty()) // from an older version: record the directory now
-      util::write_file_atomic(reg_path, registration_json(reg->body, reg->uri, url),
+  try {
+    if (reg) {
+      m_client->set_account_url(reg->uri);
+      if (reg->directory.empty()) // from an older version: record the directory now
+        util::write_file_atomic(reg_path, registration_json(reg->body, reg->uri, url),
+                                k_account_file_mode);
+    } else {
+      const auto& tos = m_client->directory().terms_of_service;
+      if (!tos.empty())
+        log::info("[acme] agreeing to the terms of service at {}", log::printable(tos));
+      log::progress("[acme] registering account at {}", url);
+      const std::string body = m_client->register_account(m_config.account.email);
+      util::write_file_atomic(reg_path, registration_json(body, *m_client->account_url(), url),
                               k_account_file_mode);
-  } else {
-    const auto& tos = m_client->directory().terms_of_service;
-    if (!tos.empty())
-      log::info("[acme] agreeing to the terms of service at {}", log::printable(tos));
-    log::progress("[acme] registering account at {}", url);
-    const std::string body = m_client->register_account(m_config.account.email);
-    util::write_file_atomic(reg_path, registration_json(body, *m_client->account_url(), url),
-                            k_account_file_mode);
-    reg = Registration{.uri = *m_client->account_url(), .directory = url, .body = body};
+      reg = Registration{.uri = *m_client->account_url(), .directory = url, .body = body};
+    }
+    sync_contact(dir, reg->body);
+  } catch (...) {
+    // A client that failed half-way (no kid yet, or a kid whose registration was never
+    // stored) must not serve the next key type or certificate: client() opens again.
+    m_client.reset();
+    throw;
   }
-  sync_contact(dir, reg->body);
 }
 
 void Account::rollover() {

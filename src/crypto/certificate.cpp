@@ -1,6 +1,7 @@
 #include "detail.hpp"
 #include <certmgr/crypto.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/time.hpp>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -43,7 +44,7 @@ std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   std::tm parts{};
   if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1)
     detail::fail("", "invalid time in certificate");
-  return std::chrono::system_clock::from_time_t(timegm(&parts));
+  return util::from_time_t_clamped(timegm(&parts));
 }
 
 bool is_whitespace(std::string_view text) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 namespace certmgr::http {
 namespace {
@@ -21,6 +22,7 @@ struct Sink {
   std::size_t max_body_bytes{0};
   std::size_t header_bytes{0};
   bool too_large{false};
+  bool headers_too_large{false};
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -45,12 +47,24 @@ int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return util::stop_requested() ? 1 : 0;
 }
 
+/// Runs `f` when the scope ends, on an exception too.
+template <class F> class AtExit {
+public:
+  explicit AtExit(F f) : m_f(std::move(f)) {}
+  AtExit(const AtExit&) = delete;
+  AtExit& operator=(const AtExit&) = delete;
+  ~AtExit() { m_f(); }
+
+private:
+  F m_f;
+};
+
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* sink = static_cast<Sink*>(user);
   const std::size_t n = size * count;
   sink->header_bytes += n;
   if (sink->header_bytes > k_max_header_bytes) {
-    sink->too_large = true;
+    sink->headers_too_large = true;
     return 0;
   }
   const std::string_view line(data, n);
@@ -82,9 +96,9 @@ Response Client::get(const std::string& url, std::size_t max_body_bytes) {
 
 Response Client::head(const std::string& url) {
   curl_easy_setopt(m_curl.get(), CURLOPT_NOBODY, 1L);
-  Response r = perform(url, 0);
-  curl_easy_setopt(m_curl.get(), CURLOPT_NOBODY, 0L);
-  return r;
+  // The handle serves the next request also when this one throws.
+  const AtExit reset{[this] { curl_easy_setopt(m_curl.get(), CURLOPT_NOBODY, 0L); }};
+  return perform(url, 0);
 }
 
 Response Client::post(const std::string& url, std::string_view body, std::string_view content_type,
@@ -97,9 +111,11 @@ Response Client::post(const std::string& url, std::string_view body, std::string
   curl_slist* list = curl_slist_append(nullptr, type.c_str());
   const std::unique_ptr<curl_slist, util::FreeWith<curl_slist_free_all>> headers(list);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  Response r = perform(url, max_body_bytes);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
-  return r;
+  // After `headers`, so it runs first: the handle forgets the list before the list is freed,
+  // also when perform() throws (size cap, timeout, cut connection); the next request on this
+  // handle would read the freed list otherwise.
+  const AtExit forget{[c] { curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr); }};
+  return perform(url, max_body_bytes);
 }
 
 Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
@@ -125,6 +141,9 @@ Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   const CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_POST, 0L);
+  if (sink.headers_too_large)
+    throw util::Error({.url = url},
+                      fmt::format("response headers larger than {} bytes", k_max_header_bytes));
   if (sink.too_large)
     throw util::Error({.url = url}, fmt::format("response larger than {} bytes", max_body_bytes));
   util::throw_if_stopped();

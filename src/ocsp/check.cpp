@@ -3,6 +3,7 @@
 #include "detail.hpp"
 #include <certmgr/ocsp.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/time.hpp>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -57,7 +58,7 @@ std::chrono::system_clock::time_point to_time_point(const ASN1_GENERALIZEDTIME* 
   std::tm parts{};
   if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1)
     fail(source, fmt::format("invalid {}", what));
-  return std::chrono::system_clock::from_time_t(timegm(&parts));
+  return util::from_time_t_clamped(timegm(&parts));
 }
 
 std::string reason_name(int reason) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +47,12 @@ std::string local_iso8601(Clock::time_point t) {
                      z.substr(std::min<std::size_t>(3, z.size())));
 }
 
+Clock::time_point from_time_t_clamped(std::time_t t) noexcept {
+  constexpr std::time_t k_earliest = -2208988800; // 1900-01-01T00:00:00Z
+  constexpr std::time_t k_latest = 9214646400;    // 2262-01-01T00:00:00Z
+  return Clock::from_time_t(std::clamp(t, k_earliest, k_latest));
+}
+
 std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
   std::tm tm{};
   const std::string s(text.substr(0, 64));
@@ -68,7 +75,7 @@ std::optional<Clock::time_point> parse_rfc3339(std::string_view text) {
     return std::nullopt;
   }
   if (*rest != '\0') return std::nullopt;
-  return Clock::from_time_t(timegm(&tm) - offset);
+  return from_time_t_clamped(timegm(&tm) - offset);
 }
 
 std::optional<Clock::time_point> parse_http_date(std::string_view text) {
@@ -76,7 +83,7 @@ std::optional<Clock::time_point> parse_http_date(std::string_view text) {
   const std::string s(text.substr(0, 64));
   const char* rest = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (rest == nullptr || *rest != '\0') return std::nullopt;
-  return Clock::from_time_t(timegm(&tm));
+  return from_time_t_clamped(timegm(&tm));
 }
 
 } // namespace certmgr::util

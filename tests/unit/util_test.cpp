@@ -59,6 +59,17 @@ TEST_CASE("RFC 3339 timestamps parse with fractions and offsets") {
   CHECK_FALSE(util::parse_rfc3339("yesterday").has_value());
 }
 
+TEST_CASE("times beyond what the clock holds are clamped, not overflowed (found by fuzzing)") {
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262. Servers and certificates may
+  // say 9999 (RFC 5280 §4.1.2.5 "no expiration") or year 1.
+  const auto far = util::parse_rfc3339("9999-12-31T23:59:59Z");
+  REQUIRE(far.has_value());
+  CHECK(util::iso8601(*far) == "2262-01-01T00:00:00Z");
+  const auto early = util::parse_http_date("Mon, 01 Jan 0001 00:00:00 GMT");
+  if (early) CHECK(util::iso8601(*early) == "1900-01-01T00:00:00Z");
+  CHECK(util::from_time_t_clamped(0) == util::Clock::from_time_t(0));
+}
+
 TEST_CASE("the certificate header time is UTC to the second") {
   const auto t = util::parse_rfc3339("2031-01-02T03:04:05Z");
   REQUIRE(t.has_value());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,11 @@ using Clock = std::chrono::system_clock;
 /// Local time as ISO 8601 with offset, to the millisecond ("2026-11-25T18:07:32.123+01:00"),
 /// for log file lines.
 [[nodiscard]] std::string local_iso8601(Clock::time_point t);
+/// `t` (seconds since the epoch, as timegm() gives) as a Clock::time_point, clamped to
+/// [1900-01-01, 2262-01-01]. Clock counts nanoseconds in 64 bits and overflows after 2262-04-11,
+/// yet certificates may say 99991231235959Z ("no expiration", RFC 5280 §4.1.2.5) and servers
+/// may send any date: Clock::from_time_t() of those is undefined behaviour.
+[[nodiscard]] Clock::time_point from_time_t_clamped(std::time_t t) noexcept;
 /// RFC 3339 / ISO 8601 timestamp as ACME sends it ("2026-11-25T18:07:32Z", fractional seconds
 /// and numeric offsets accepted); nullopt when it does not parse.
 [[nodiscard]] std::optional<Clock::time_point> parse_rfc3339(std::string_view text);
