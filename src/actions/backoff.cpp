@@ -45,6 +45,8 @@ std::string to_json(const Backoff& b) {
   w.String(util::iso8601(b.until));
   w.Key("reason");
   w.String(b.reason);
+  w.Key("names");
+  w.String(b.names);
   w.EndObject();
   return std::string(out.GetString(), out.GetSize()) + "\n";
 }
@@ -75,6 +77,8 @@ std::optional<Backoff> read_backoff(const store::Paths& paths, const std::string
     Backoff b{.failures = *failures, .last = *last, .until = *until};
     if (const auto r = doc.FindMember("reason"); r != doc.MemberEnd() && r->value.IsString())
       b.reason = log::printable(r->value.GetString(), k_max_reason_bytes);
+    if (const auto n = doc.FindMember("names"); n != doc.MemberEnd() && n->value.IsString())
+      b.names = n->value.GetString();
     return b;
   } catch (const std::exception& e) {
     log::warning("{}", e.what());
@@ -82,13 +86,15 @@ std::optional<Backoff> read_backoff(const store::Paths& paths, const std::string
   }
 }
 
-Backoff record_failure(const store::Paths& paths, const std::string& name,
+Backoff record_failure(const store::Paths& paths, const std::string& name, const std::string& names,
                        util::Clock::time_point now, const std::string& reason,
                        std::optional<util::Clock::time_point> ca_not_before) {
-  const auto previous = read_backoff(paths, name);
+  auto previous = read_backoff(paths, name);
+  if (previous && previous->names != names) previous.reset(); // another order: starts over
   Backoff b{.failures = previous ? std::min(previous->failures, 1000) + 1 : 1,
             .last = now,
-            .reason = log::printable(reason, k_max_reason_bytes)};
+            .reason = log::printable(reason, k_max_reason_bytes),
+            .names = names};
   b.until = backoff_until(b.failures, now);
   if (ca_not_before) b.until = std::max(b.until, *ca_not_before);
   try {
@@ -107,6 +113,22 @@ void clear_backoff(const store::Paths& paths, const std::string& name) {
   } else if (errno != ENOENT) {
     log::warning("{}: cannot remove the back-off state: {}", path.string(), std::strerror(errno));
   }
+}
+
+std::vector<std::string> backoff_names(const store::Paths& paths) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (fs::directory_iterator it(state_dir(paths), error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string file = it->path().filename().string();
+    if (file.size() > 5 && file.ends_with(".json") && !file.starts_with('.'))
+      names.push_back(file.substr(0, file.size() - 5));
+  }
+  if (error && error != std::errc::no_such_file_or_directory)
+    throw util::Error({.file = state_dir(paths).string()},
+                      "cannot list directory: " + error.message());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 } // namespace certmgr::actions

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace certmgr::actions {
 
@@ -18,6 +19,7 @@ struct Backoff {
   util::Clock::time_point last{};  ///< when the last one failed
   util::Clock::time_point until{}; ///< no new order before this
   std::string reason{};            ///< the last failure's line (printable)
+  std::string names{}; ///< the names ordered ("a.test www.a.test"): other names start over
 };
 
 /// After two or more consecutive failures the next order waits this long (a CA's Retry-After can
@@ -33,10 +35,12 @@ inline constexpr std::chrono::hours k_backoff_delay{24};
                                                   const std::string& name);
 /// Records one more failure at `now` (with the CA's not-before, if it sent one). Returns the
 /// new state. Errors writing the file are warnings: the failure itself is what gets reported.
-Backoff record_failure(const store::Paths& paths, const std::string& name,
+Backoff record_failure(const store::Paths& paths, const std::string& name, const std::string& names,
                        util::Clock::time_point now, const std::string& reason,
                        std::optional<util::Clock::time_point> ca_not_before);
 /// Removes the state of `name` (success). Missing state is not an error.
 void clear_backoff(const store::Paths& paths, const std::string& name);
+/// Certificate names with a state file (for `cleanup`), sorted.
+[[nodiscard]] std::vector<std::string> backoff_names(const store::Paths& paths);
 
 } // namespace certmgr::actions

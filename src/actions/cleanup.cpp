@@ -1,6 +1,7 @@
 // actions::cleanup (behaviour §4.3): prunes old archives. Unlike the Python tool, archives of
 // certificates no longer configured are pruned too when no names are given (they would
 // otherwise be kept for ever), and account archives live in archives/account [B24].
+#include "backoff.hpp"
 #include <certmgr/actions.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/store.hpp>
@@ -47,6 +48,27 @@ int prune_unconfigured(const config::Config& config, const Pruning& pruning) noe
   return 1;
 }
 
+/// Back-off state (.backoff/<name>.json) of certificates no longer configured.
+int drop_unconfigured_backoff(const config::Config& config, const Pruning& pruning) noexcept {
+  try {
+    std::set<std::string> configured;
+    for (const auto& cert : config.certificates) configured.insert(cert.name);
+    for (const auto& name : backoff_names(pruning.paths)) {
+      if (configured.contains(name)) continue;
+      if (pruning.dry_run == DryRun::yes) {
+        log::notice("[{}] would remove back-off state", name);
+      } else {
+        clear_backoff(pruning.paths, name);
+        log::notice("[{}] removed back-off state", name);
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+  }
+  return 1;
+}
+
 } // namespace
 
 int cleanup(const config::Config& config, const CleanupOptions& options) {
@@ -54,6 +76,9 @@ int cleanup(const config::Config& config, const CleanupOptions& options) {
   int failed = selection.unknown;
   const int days = options.days.value_or(config.settings.archive_days);
   const auto cutoff = store::archive_cutoff(util::Clock::now(), days);
+  if (options.names.empty())
+    failed += drop_unconfigured_backoff(
+        config, {.paths = {.data_dir = config.settings.data_dir}, .dry_run = options.dry_run});
   if (!cutoff) {
     log::debug("archive days {} <= 0: no archive is pruned", days);
     return failed > 0 ? 1 : 0;

@@ -188,13 +188,19 @@ Issued issue_key_type(Run& run, const config::Certificate& cert, KeyType kt) {
   }
 }
 
+/// The names of an order, as the back-off state keeps them.
+std::string ordered_names(const config::Certificate& cert) {
+  return fmt::format("{}", fmt::join(cert.alt_names, " "));
+}
+
 /// When the certificate failed before (backoff.hpp): no new order before its time unless
 /// --force. Sets run.attempts.blocked and returns true when a due key type is held back.
 bool backing_off(Run& run, const config::Certificate& cert, const std::vector<KeyWork>& works) {
   run.attempts = {};
   if (run.force == Force::yes || !run.steps.certs) return false;
   const auto state = read_backoff(run.paths, cert.name);
-  if (!state) return false;
+  if (!state || state->names != ordered_names(cert))
+    return false; // never failed, or failed for another set of names: a new start
   run.attempts.probing = true;
   if (run.now >= state->until) return false;
   run.attempts.blocked = fmt::format(
@@ -211,8 +217,8 @@ bool backing_off(Run& run, const config::Certificate& cert, const std::vector<Ke
 void settle_backoff(Run& run, const config::Certificate& cert, std::string& failure) {
   const Attempts& attempts = run.attempts;
   if (attempts.failed > 0) {
-    const Backoff b =
-        record_failure(run.paths, cert.name, util::Clock::now(), failure, attempts.ca_not_before);
+    const Backoff b = record_failure(run.paths, cert.name, ordered_names(cert), util::Clock::now(),
+                                     failure, attempts.ca_not_before);
     if (b.until > util::Clock::now())
       failure += fmt::format(" (no new order before {} UTC)", util::utc_text(b.until));
   } else if (attempts.issued > 0 && failure.empty()) {

@@ -111,6 +111,24 @@ check "--force orders despite the back-off" test "$NEW_ORDERS" -ge 1
 check "--force failure: exit 1" rc_is 1
 check "--force failure counted: 3 failures" grep -q '"failures":3' "$FSTATE"
 
+echo "== a changed set of names starts over (the admin fixed the configuration)"
+write_config "$CFG" "[$(cert_json good.test '["rsa", "ecdsa"]'),
+  $(cert_json bad.test '["rsa", "ecdsa"]'),
+  $(cert_json forced.test '["rsa", "ecdsa"]' '["forced.test", "www.forced.test"]')]"
+at $((76 * 3600 + 240)) renamed forced.test
+check "new names: ordered at once despite the back-off" test "$NEW_ORDERS" -ge 1
+check "new names: the failure count starts over" grep -q '"failures":1' "$FSTATE"
+
+echo "== cleanup drops the state of a certificate no longer configured"
+write_config "$CFG" "[$(cert_json good.test '["rsa", "ecdsa"]'),
+  $(cert_json bad.test '["rsa", "ecdsa"]')]"
+run_certmgr cleanup-dry -c "$CFG" cleanup --dry-run
+check "cleanup --dry-run: says it would remove the state" grep -q '\[forced.test\] would remove back-off state' "$OUT"
+check "cleanup --dry-run: state kept" test -e "$FSTATE"
+run_certmgr cleanup -c "$CFG" cleanup
+check "cleanup: exit 0" rc_is 0
+check "cleanup: state of forced.test removed" test ! -e "$FSTATE"
+
 echo "== a --no-auth failure does not count"
 write_config "$CFG" "[$(cert_json good.test '["rsa", "ecdsa"]'),
   $(cert_json bad.test '["rsa", "ecdsa"]'), $(cert_json follower.test '["ecdsa"]')]"

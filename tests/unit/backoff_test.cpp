@@ -31,10 +31,12 @@ TEST_CASE("back-off state: recorded, counted, read back, cleared") {
   const TempDir dir;
   const store::Paths paths{.data_dir = dir.path()};
   CHECK_FALSE(actions::read_backoff(paths, "a.test"));
-  auto b = actions::record_failure(paths, "a.test", k_now, "rsa: boom\n\x1b[31m", std::nullopt);
+  auto b = actions::record_failure(paths, "a.test", "a.test", k_now, "rsa: boom\n\x1b[31m",
+                                   std::nullopt);
   CHECK(b.failures == 1);
   CHECK(b.until == k_now);
-  b = actions::record_failure(paths, "a.test", k_now + seconds(10), "rsa: boom", std::nullopt);
+  b = actions::record_failure(paths, "a.test", "a.test", k_now + seconds(10), "rsa: boom",
+                              std::nullopt);
   CHECK(b.failures == 2);
   CHECK(b.until == k_now + seconds(10) + hours(24));
   const auto read = actions::read_backoff(paths, "a.test");
@@ -46,7 +48,9 @@ TEST_CASE("back-off state: recorded, counted, read back, cleared") {
   struct stat st {};
   REQUIRE(::stat((dir.path() / ".backoff/a.test.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0644);
+  CHECK(read->names == "a.test");
   CHECK_FALSE(actions::read_backoff(paths, "b.test")); // per certificate
+  CHECK(actions::backoff_names(paths) == std::vector<std::string>{"a.test"});
   actions::clear_backoff(paths, "a.test");
   CHECK_FALSE(actions::read_backoff(paths, "a.test"));
   actions::clear_backoff(paths, "a.test"); // nothing to clear: fine
@@ -55,14 +59,26 @@ TEST_CASE("back-off state: recorded, counted, read back, cleared") {
 TEST_CASE("back-off state: the CA's Retry-After moves the next order later, never earlier") {
   const TempDir dir;
   const store::Paths paths{.data_dir = dir.path()};
-  auto b = actions::record_failure(paths, "a.test", k_now, "x", k_now + hours(3));
+  auto b = actions::record_failure(paths, "a.test", "a.test", k_now, "x", k_now + hours(3));
   CHECK(b.failures == 1);
   CHECK(b.until == k_now + hours(3));
-  b = actions::record_failure(paths, "a.test", k_now, "x", k_now + seconds(5));
+  b = actions::record_failure(paths, "a.test", "a.test", k_now, "x", k_now + seconds(5));
   CHECK(b.failures == 2);
   CHECK(b.until == k_now + hours(24));
-  b = actions::record_failure(paths, "a.test", k_now, "x", k_now + hours(30));
+  b = actions::record_failure(paths, "a.test", "a.test", k_now, "x", k_now + hours(30));
   CHECK(b.until == k_now + hours(30));
+}
+
+TEST_CASE("back-off state: a failure for another set of names starts over") {
+  const TempDir dir;
+  const store::Paths paths{.data_dir = dir.path()};
+  (void)actions::record_failure(paths, "a.test", "a.test", k_now, "x", std::nullopt);
+  CHECK(actions::record_failure(paths, "a.test", "a.test", k_now, "x", std::nullopt).failures == 2);
+  const auto b =
+      actions::record_failure(paths, "a.test", "a.test www.a.test", k_now, "x", std::nullopt);
+  CHECK(b.failures == 1);
+  CHECK(b.until == k_now);
+  CHECK(b.names == "a.test www.a.test");
 }
 
 TEST_CASE("back-off state: a damaged file is ignored with a warning, then rewritten") {
@@ -76,7 +92,7 @@ TEST_CASE("back-off state: a damaged file is ignored with a warning, then rewrit
     CHECK_FALSE(actions::read_backoff(paths, "a.test"));
   }
   CHECK(log.count("not a back-off state file") == 6);
-  const auto b = actions::record_failure(paths, "a.test", k_now, "x", std::nullopt);
+  const auto b = actions::record_failure(paths, "a.test", "a.test", k_now, "x", std::nullopt);
   CHECK(b.failures == 1);
   CHECK(actions::read_backoff(paths, "a.test"));
 }
