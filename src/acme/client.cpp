@@ -173,7 +173,9 @@ http::Response Client::post(const std::string& url, std::string_view payload,
     if (r.header("content-type").starts_with("application/problem+json")) {
       rapidjson::Document doc;
       doc.Parse<rapidjson::kParseIterativeFlag>(r.body.data(), r.body.size());
-      if (!doc.HasParseError()) {
+      // A problem document is an object (RFC 7807 §3); FindMember on anything else is
+      // undefined behaviour in RapidJSON (an assert, or a wild read with NDEBUG).
+      if (!doc.HasParseError() && doc.IsObject()) {
         problem = detail::problem_text(doc);
         type = detail::optional_string(doc, "type", url).value_or("");
       }
