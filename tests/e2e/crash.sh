@@ -49,6 +49,8 @@ SEED=${CRASH_SEED:-$(($(date +%s%N) / 1000 % 32768))}
 echo "crash test seed: $SEED (rerun with CRASH_SEED=$SEED)"
 RANDOM=$SEED
 command -v strace >/dev/null || fail "strace is not installed"
+# LeakSanitizer cannot run under ptrace (the sanitizer build runs this rig too)
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 command -v setsid >/dev/null || fail "setsid is not installed"
 T_START=$SECONDS
 
