@@ -21,16 +21,17 @@
 #     n = 1 .. the highest per-thread count of S, as strace's `when=n` counts) is a kill point; the
 #     run is repeated with `strace -e inject=S:signal=SIGKILL:when=n` (killed on entry of that call).
 #     The call each point stopped is compared with the recorded one; a point that stopped another
-#     call (the syscall order differs a little between runs: challenge order, same-size key
-#     comparisons) is retried up to CRASH_DRIFT_RETRIES times at the occurrence where that run had
-#     the recorded call (kill-points retarget), and what still differs is reported. Points are
-#     visited in a seeded random order, bounded by CRASH_SWEEP_SECONDS (0 = every point).
+#     call (the syscall order differs a little between runs: challenge order, readdir order,
+#     same-size key comparisons) is retried up to CRASH_DRIFT_RETRIES times at the occurrence
+#     where that run had the recorded call (kill-points retarget), and what still differs is
+#     reported. Points are visited in a seeded random order, bounded by CRASH_SWEEP_SECONDS
+#     (0 = every point).
 # A figures line ends the output.
 #
 # Environment: CRASH_SEED (default from the clock; printed), CRASH_KILLS (55), CRASH_ITERATIONS
-# (3 x CRASH_KILLS + 10), CRASH_SWEEP_SECONDS (90; 0 = no bound), CRASH_DRIFT_RETRIES (2),
+# (3 x CRASH_KILLS + 10), CRASH_SWEEP_SECONDS (60; 0 = no bound), CRASH_DRIFT_RETRIES (2),
 # CRASH_EVIDENCE_DIR (when set, a copy of every inconsistent tree is kept there).
-#   CI form:   defaults (about 5 minutes on 2 cores)
+#   CI form:   defaults (55 random kills, a 60 s sweep: about 5 to 6 minutes on 2 busy cores)
 #   full form: CRASH_SWEEP_SECONDS=0 CRASH_KILLS=1000 (every kill point + 1,000 random kills)
 set -uo pipefail
 
@@ -42,7 +43,7 @@ TREE_CHECK=$FAULT/tree-check
 
 KILLS=${CRASH_KILLS:-55}
 ITERATIONS=${CRASH_ITERATIONS:-$((KILLS * 3 + 10))} # upper bound; stops after KILLS kills that hit
-SWEEP_SECONDS=${CRASH_SWEEP_SECONDS:-90}
+SWEEP_SECONDS=${CRASH_SWEEP_SECONDS:-60}
 DRIFT_RETRIES=${CRASH_DRIFT_RETRIES:-2}
 EVIDENCE=${CRASH_EVIDENCE_DIR:-}
 SEED=${CRASH_SEED:-$(($(date +%s%N) / 1000 % 32768))}
