@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace certmgr::challenge {
 
@@ -29,6 +30,36 @@ private:
   util::Fd m_dir_fd; ///< removal goes through the directory the file was made in, not the path
   std::string m_token;
   bool m_active{true};
+};
+
+/// The record of the challenge directories a run writes into (`<data_dir>/.challenges`), so
+/// that the files of a run killed before it could remove them are removed by the next one.
+/// One line per directory and account: "<thumbprint> <absolute directory>\n", appended and
+/// fdatasync'ed before the first file goes there. A run holds a shared flock on it while it
+/// lives; recover() and the destructor only act under an exclusive one, so a live run's files
+/// are never swept (even with settings.lock_file off).
+class Ledger {
+public:
+  /// Nothing is touched until recover() or note().
+  explicit Ledger(std::filesystem::path path) : m_path(std::move(path)) {}
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  /// Deletes the ledger when this run wrote one and no other live run holds it: by then every
+  /// Published of this run has removed its file.
+  ~Ledger();
+  /// Sweeps what a killed run left: in each directory listed, every regular file named like a
+  /// token and holding "<name>.<thumbprint>" of that line's thumbprint, or a beginning of it
+  /// (other clients' files and anything else stay), then the ledger. A missing ledger costs one
+  /// open(2). Warns, never throws. Returns the number of files removed.
+  std::size_t recover() noexcept;
+  /// Records `dir` for files keyed to `thumbprint` (once per pair and run). Throws util::Error
+  /// naming the ledger.
+  void note(const std::filesystem::path& dir, std::string_view thumbprint);
+
+private:
+  std::filesystem::path m_path;
+  util::Fd m_fd{};                    ///< open with a shared flock once note() wrote
+  std::vector<std::string> m_lines{}; ///< lines written by this run
 };
 
 /// Creates `dir/token` holding `key_authorization` (no newline), mode 0644, creating `dir` (0755)

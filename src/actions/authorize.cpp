@@ -15,10 +15,11 @@ namespace certmgr::actions {
 namespace {
 
 /// One certificate's names authorized; false (and one error line) on failure.
-bool authorize_one(Account& account, const hooks::Spec& hooks,
+bool authorize_one(Account& account, const hooks::Spec& hooks, challenge::Ledger& ledger,
                    const config::Certificate& cert) noexcept {
   try {
-    const auto names = authorize_only(account, {.certificate = &cert, .hooks = &hooks});
+    const auto names =
+        authorize_only(account, {.certificate = &cert, .hooks = &hooks, .ledger = &ledger});
     if (names.empty()) {
       log::debug("[{}] every name is authorized already", cert.name);
     } else {
@@ -41,12 +42,14 @@ int interrupted() {
 int auth(const config::Config& config, const std::vector<std::string>& names,
          const Secrets& secrets) {
   const Selection selection = select(config, names);
+  challenge::Ledger ledger(ledger_path(config));
+  (void)ledger.recover();
   Account account(config, secrets);
   const hooks::Spec hooks = hook_spec(config);
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates) {
     if (util::stop_requested()) return interrupted();
-    if (!authorize_one(account, hooks, *cert)) ++failed;
+    if (!authorize_one(account, hooks, ledger, *cert)) ++failed;
   }
   if (util::stop_requested()) return interrupted();
   return failed > 0 ? 1 : 0;
@@ -60,8 +63,10 @@ int auth_csr(const config::Config& config, std::string_view csr_pem, const Secre
     log::error("[CSR] {}", e.what());
     return 1;
   }
+  challenge::Ledger ledger(ledger_path(config));
+  (void)ledger.recover();
   Account account(config, secrets);
-  const bool ok = authorize_one(account, hook_spec(config), csr);
+  const bool ok = authorize_one(account, hook_spec(config), ledger, csr);
   if (util::stop_requested()) return interrupted();
   return ok ? 0 : 1;
 }

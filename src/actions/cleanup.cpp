@@ -12,6 +12,12 @@
 namespace certmgr::actions {
 namespace {
 
+std::set<std::string> configured_names(const config::Config& config) {
+  std::set<std::string> configured;
+  for (const auto& cert : config.certificates) configured.insert(cert.name);
+  return configured;
+}
+
 struct Pruning {
   store::Paths paths{};
   std::chrono::system_clock::time_point cutoff{};
@@ -36,8 +42,7 @@ bool prune_one(const Pruning& pruning, const std::string& name) noexcept {
 /// configuration, and account. Returns the number of failures.
 int prune_unconfigured(const config::Config& config, const Pruning& pruning) noexcept {
   try {
-    std::set<std::string> configured;
-    for (const auto& cert : config.certificates) configured.insert(cert.name);
+    const std::set<std::string> configured = configured_names(config);
     int failed = 0;
     for (const auto& name : store::archived_names(pruning.paths))
       if (!configured.contains(name) && !prune_one(pruning, name)) ++failed;
@@ -51,8 +56,7 @@ int prune_unconfigured(const config::Config& config, const Pruning& pruning) noe
 /// Back-off state (.backoff/<name>.json) of certificates no longer configured.
 int drop_unconfigured_backoff(const config::Config& config, const Pruning& pruning) noexcept {
   try {
-    std::set<std::string> configured;
-    for (const auto& cert : config.certificates) configured.insert(cert.name);
+    const std::set<std::string> configured = configured_names(config);
     for (const auto& name : backoff_names(pruning.paths)) {
       if (configured.contains(name)) continue;
       if (pruning.dry_run == DryRun::yes) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "account.hpp"
+#include <certmgr/challenge.hpp>
 #include <certmgr/config.hpp>
 #include <certmgr/crypto.hpp>
 #include <certmgr/hooks.hpp>
@@ -26,6 +27,8 @@ struct IssueRequest {
   crypto::KeySpec key{};
   std::chrono::seconds cert_poll_time{30};
   const hooks::Spec* hooks{nullptr}; ///< for set_http_challenge / clear_http_challenge
+  /// Records each challenge directory before the first file goes there (required).
+  challenge::Ledger* ledger{nullptr};
   /// `update --no-auth` (a follower): a pending authorization fails the request before any
   /// challenge file is written.
   bool no_auth{false};
@@ -37,6 +40,11 @@ class NoAuthPending : public util::Error {
 public:
   using util::Error::Error;
 };
+
+/// <data_dir>/.challenges: the challenge ledger of runs on this data directory.
+[[nodiscard]] inline std::filesystem::path ledger_path(const config::Config& config) {
+  return config.settings.data_dir / ".challenges";
+}
 
 /// Throws util::Error with a message for the "[name] " line of the certificate.
 [[nodiscard]] Issued issue(Account& account, const IssueRequest& request);

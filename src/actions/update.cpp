@@ -51,6 +51,7 @@ struct Run {
   Steps steps;
   bool no_auth{false};
   hooks::Spec hooks{};
+  challenge::Ledger& ledger;
   std::vector<std::string> changed{}; ///< certificates whose files changed, in processing order
   std::vector<const config::Certificate*> done{}; ///< processed without failure
   Attempts attempts{};                            ///< orders of the certificate being processed
@@ -169,6 +170,7 @@ Issued issue_key_type(Run& run, const config::Certificate& cert, KeyType kt) {
                                         .key = key_spec(cert, kt),
                                         .cert_poll_time = run.config.settings.cert_poll_time,
                                         .hooks = &run.hooks,
+                                        .ledger = &run.ledger,
                                         .no_auth = run.no_auth});
     ++attempts.issued;
     return issued;
@@ -560,6 +562,8 @@ int stopped(const Run& run, const Selection& selection, const config::Certificat
 
 int update(const config::Config& config, const UpdateOptions& options, const Secrets& secrets) {
   Selection selection = select(config, options.names);
+  challenge::Ledger ledger(ledger_path(config)); // outlives every challenge file of the run
+  (void)ledger.recover();
   Run run{.config = config,
           .paths = {.data_dir = config.settings.data_dir},
           .now = util::Clock::now(),
@@ -568,7 +572,8 @@ int update(const config::Config& config, const UpdateOptions& options, const Sec
           .force = options.force,
           .steps = options.steps,
           .no_auth = options.no_auth,
-          .hooks = hook_spec(config)};
+          .hooks = hook_spec(config),
+          .ledger = ledger};
   int failed = selection.unknown;
   for (const config::Certificate* cert : selection.certificates) {
     if (util::stop_requested()) return stopped(run, selection, cert);

@@ -1,4 +1,5 @@
 #include <certmgr/http.hpp>
+#include <certmgr/log.hpp>
 #include <certmgr/util/error.hpp>
 #include <certmgr/util/stop.hpp>
 #include <certmgr/util/text.hpp>
@@ -6,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <utility>
 
@@ -122,6 +124,11 @@ Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
   CURL* c = m_curl.get();
   Response response;
   Sink sink{.response = &response, .max_body_bytes = max_body_bytes};
+  // libcurl's own text says what went wrong ("Rejected 1048577 bytes header"), where
+  // curl_easy_strerror only names the code ("Out of memory").
+  std::array<char, CURL_ERROR_SIZE> detail{};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail.data());
+  const AtExit forget{[c] { curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr); }};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
                    m_options.plain_http == PlainHttp::allow ? "http,https" : "https");
@@ -147,7 +154,13 @@ Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
   if (sink.too_large)
     throw util::Error({.url = url}, fmt::format("response larger than {} bytes", max_body_bytes));
   util::throw_if_stopped();
-  if (rc != CURLE_OK) throw util::Error({.url = url}, curl_easy_strerror(rc));
+  if (rc == CURLE_OUT_OF_MEMORY && detail[0] == '\0')
+    // What libcurl 7.88 returns, without a word, for one header line over its 100 KB limit.
+    throw util::Error({.url = url}, "a response header line longer than libcurl accepts (or out "
+                                    "of memory)");
+  if (rc != CURLE_OK)
+    throw util::Error({.url = url}, detail[0] != '\0' ? log::printable(detail.data(), 200)
+                                                      : std::string(curl_easy_strerror(rc)));
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }

@@ -128,11 +128,12 @@ after_kill() {
     recoveries_failed=$((recoveries_failed + 1))
     echo "  $what: recovery failed" >&2
   fi
-  # Challenge files of a killed run: no later run knows them (a figure, not a tree invariant).
+  # Challenge files of the killed run: the recovery run sweeps them (challenge ledger).
   local left
   left=$(find "$CHALLENGE_DIR" -mindepth 1 -maxdepth 1 -printf x 2>/dev/null | wc -c)
   if ((left > 0)); then
     stale_challenges=$((stale_challenges + left))
+    echo "  $what: $left challenge file(s) left after the recovery run" >&2
     find "$CHALLENGE_DIR" -mindepth 1 -maxdepth 1 -type f -delete
   fi
 }
@@ -335,11 +336,12 @@ fi
 
 echo "== after every kill"
 for state in "${!outcome[@]}"; do echo "  ${outcome[$state]} kills left: $state"; done | LC_ALL=C sort
-echo "  challenge files left behind by killed runs (no later run removes them): $stale_challenges"
+echo "  challenge files still there after the recovery run: $stale_challenges"
 check "every recovery run exits 0 and leaves a clean tree" test "$recoveries_failed" = 0
+check "every recovery run removes the challenge files of the killed run" test "$stale_challenges" = 0
 echo "crash figures ($(date -u '+%Y-%m-%d %H:%M UTC')): kill points enumerated $total, kill points run $covered" \
   "($s_runs runs), random kills $hits, inconsistent trees $inconsistent, recoveries ok/failed" \
-  "$recoveries_ok/$recoveries_failed, seed $SEED, $((SECONDS - T_START)) s"
+  "$recoveries_ok/$recoveries_failed, stale challenge files $stale_challenges, seed $SEED, $((SECONDS - T_START)) s"
 
 ((T_FAIL == 0)) || lab_dump_logs
 t_summary
