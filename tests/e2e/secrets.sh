@@ -55,6 +55,7 @@ RUNS=$LAB/runs TRACES=$LAB/traces POLL=$LAB/poll DUMPS=$LAB/dumps TMPD=$LAB/tmpd
 mkdir -p "$RUNS" "$TRACES" "$POLL" "$DUMPS" "$TMPD"
 chmod 700 "$TMPD"
 JUDGE=$LAB/judge.py POLLER=$LAB/poller.py
+export STRACE_ARGS_DIR=$HERE/../lab # the judge's strace line parser
 
 # ---------------------------------------------------------------- the /proc poller
 # poller.py ROOTFILE STOPFILE OUT CERTMGR: waits for a pid in ROOTFILE, then until STOPFILE exists
@@ -147,7 +148,9 @@ PY
 #   judge.py sweep CANARIES CERTMGR LAB SKIP...              canary hits under LAB
 # Each prints one JSON report on stdout.
 cat >"$JUDGE" <<'PY'
-import base64, codecs, json, os, re, stat, sys
+import base64, json, os, re, stat, sys
+sys.path.insert(0, os.environ["STRACE_ARGS_DIR"])
+from strace_args import split_args, unquote_bytes
 
 TMP_RE = re.compile(r"^\.(.+)\.tmp-[0-9a-f]{16}$")
 KEY_NAMES = {"key.pem", "key+cert.pem"}
@@ -202,36 +205,9 @@ def calls(path):
             if c:
                 yield pid, c.group(1), split_args(c.group(2)), c.group(3), rest
 
-def split_args(text):
-    args, depth, cur, i, in_str = [], 0, [], 0, False
-    while i < len(text):
-        ch = text[i]
-        if in_str:
-            cur.append(ch)
-            if ch == "\\":
-                cur.append(text[i + 1]); i += 1
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True; cur.append(ch)
-        elif ch in "[{(<":
-            depth += 1; cur.append(ch)
-        elif ch in "]})>":
-            depth -= 1; cur.append(ch)
-        elif ch == "," and depth == 0:
-            args.append("".join(cur).strip()); cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    if cur:
-        args.append("".join(cur).strip())
-    return args
-
 def unquote(s):
-    m = re.match(r'^"(.*)"(\.\.\.)?$', s, re.S)
-    if not m:
-        return None
-    return codecs.escape_decode(m.group(1).encode("latin-1"))[0].decode("latin-1")
+    raw = unquote_bytes(s)
+    return None if raw is None else raw.decode("latin-1")
 
 def fd_path(s):
     m = re.match(r"^(?:-?\d+|AT_FDCWD)<(.*)>$", s, re.S)

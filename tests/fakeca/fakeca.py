@@ -705,23 +705,20 @@ class State:
                                     "challs": challs, "order": oid}
                 order["authzs"].append(aid)
             self.orders[oid] = order
-            a = Answer(201, self.order_doc(order))
-            a.set("Location", self.base + "/order/" + oid)
-            return a
+            return self.order_answer(201, order)
+        # the endpoints of one object: an unknown id is a 404
+        table = {"order": self.orders, "authz": self.authzs, "challenge": self.challs,
+                 "finalize": self.orders, "certificate": self.certs}.get(endpoint)
+        if table is not None and ident not in table:
+            return problem(404, "malformed", "no such " + endpoint)
         if endpoint == "order":
-            o = self.orders.get(ident)
-            if o is None:
-                return problem(404, "malformed", "no such order")
+            o = self.orders[ident]
             return Answer(200, self.order_doc(o))
         if endpoint == "authz":
-            a = self.authzs.get(ident)
-            if a is None:
-                return problem(404, "malformed", "no such authorization")
+            a = self.authzs[ident]
             return Answer(200, self.authz_doc(a))
         if endpoint == "challenge":
-            c = self.challs.get(ident)
-            if c is None:
-                return problem(404, "malformed", "no such challenge")
+            c = self.challs[ident]
             if payload:
                 if req != {}:
                     return problem(400, "malformed", "a challenge answer must be {}")
@@ -729,9 +726,7 @@ class State:
                     self.validate(c, account)
             return Answer(200, self.chall_doc(c))
         if endpoint == "finalize":
-            o = self.orders.get(ident)
-            if o is None:
-                return problem(404, "malformed", "no such order")
+            o = self.orders[ident]
             if o["status"] != "ready":
                 return problem(403, "orderNotReady", "order is %s" % o["status"])
             try:
@@ -751,15 +746,16 @@ class State:
                                "key": csr.public_key()}
             o["cert"] = cid
             o["status"] = "valid"
-            a = Answer(200, self.order_doc(o))
-            a.set("Location", self.base + "/order/" + ident)
-            return a
+            return self.order_answer(200, o)
         if endpoint == "certificate":
-            c = self.certs.get(ident)
-            if c is None:
-                return problem(404, "malformed", "no such certificate")
+            c = self.certs[ident]
             return self.chain_answer(c)
         return problem(404, "malformed", "no such resource")
+
+    def order_answer(self, status, order):
+        a = Answer(status, self.order_doc(order))
+        a.set("Location", self.base + "/order/" + order["id"])
+        return a
 
     def validate(self, c, account):
         order = self.orders[self.authzs[c["authz"]]["order"]]

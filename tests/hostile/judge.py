@@ -33,6 +33,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+from strace_args import split_args, unquote_bytes  # noqa: E402
+
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f-\xff]")
 WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
 KNOWN_TOP = {"about", "account", "needs", "scenario", "expect"}
@@ -49,66 +52,10 @@ def load_case(path):
 
 
 # ---------------------------------------------------------------- strace parsing
-def split_args(text):
-    """Top-level comma split of a strace argument list (strings, brackets, <fd paths>)."""
-    out, cur, depth, i, n = [], [], 0, 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            cur.append(text[i:j + 1])
-            i = j + 1
-            # strace marks truncated strings with "..."
-            continue
-        if c in "([{<":
-            depth += 1
-        elif c in ")]}>":
-            depth -= 1
-        if c == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    if cur:
-        out.append("".join(cur).strip())
-    return out
-
-
 def unquote(s):
     """A strace string literal ("...") as text; None for NULL or a non-string."""
-    s = s.strip()
-    if s.endswith("..."):
-        s = s[:-3]
-    if not (s.startswith('"') and s.endswith('"')):
-        return None
-    body, out, i = s[1:-1], bytearray(), 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\" and i + 1 < len(body):
-            d = body[i + 1]
-            simple = {"n": 10, "t": 9, "r": 13, "v": 11, "f": 12, "\\": 92, '"': 34, "'": 39}
-            if d in simple:
-                out.append(simple[d])
-                i += 2
-            elif d == "x":
-                out.append(int(body[i + 2:i + 4], 16))
-                i += 4
-            elif d.isdigit():
-                j = i + 1
-                while j < len(body) and j < i + 4 and body[j] in "01234567":
-                    j += 1
-                out.append(int(body[i + 1:j], 8) & 0xFF)
-                i = j
-            else:
-                out.append(ord(d))
-                i += 2
-        else:
-            out += c.encode()
-            i += 1
-    return out.decode("utf-8", "surrogateescape")
+    raw = unquote_bytes(s)
+    return None if raw is None else raw.decode("utf-8", "surrogateescape")
 
 
 def fd_path(arg):
