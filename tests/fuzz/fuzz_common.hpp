@@ -3,6 +3,9 @@
 // the fixture files (test certificates and keys made by make_fixtures.py; public parts only).
 #pragma once
 
+#include <certmgr/crypto.hpp>
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -43,6 +46,21 @@ inline std::string fixture(const char* name) {
   std::ifstream in(path, std::ios::binary);
   require(static_cast<bool>(in), "missing fixture file", path);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The fixture leaf (fixtures/leaf.pem), its issuer (fixtures/issuer.pem) and the fixed time
+/// they are checked at (fixtures/now.txt, inside the leaf's validity).
+struct LeafFixture {
+  crypto::Certificate leaf;
+  crypto::Certificate issuer;
+  std::chrono::system_clock::time_point now;
+};
+
+inline LeafFixture leaf_fixture() {
+  return {.leaf = crypto::parse_chain(fixture("leaf.pem"), "leaf.pem").front(),
+          .issuer = crypto::parse_chain(fixture("issuer.pem"), "issuer.pem").front(),
+          .now = std::chrono::system_clock::time_point(
+              std::chrono::seconds(std::stoll(fixture("now.txt"))))};
 }
 
 } // namespace certmgr::fuzz

@@ -20,20 +20,10 @@ namespace crypto = certmgr::crypto;
 namespace ocsp = certmgr::ocsp;
 using certmgr::fuzz::require;
 
-struct Fixture {
-  crypto::Certificate leaf;
-  crypto::Certificate issuer;
-  std::chrono::system_clock::time_point now;
-};
+using Fixture = certmgr::fuzz::LeafFixture;
 
 const Fixture& fixture() {
-  static const Fixture* instance = [] {
-    const std::string now_text = certmgr::fuzz::fixture("now.txt");
-    return new Fixture{
-        .leaf = crypto::parse_chain(certmgr::fuzz::fixture("leaf.pem"), "leaf.pem").front(),
-        .issuer = crypto::parse_chain(certmgr::fuzz::fixture("issuer.pem"), "issuer.pem").front(),
-        .now = std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(now_text)))};
-  }();
+  static const Fixture* instance = new Fixture(certmgr::fuzz::leaf_fixture());
   return *instance;
 }
 } // namespace

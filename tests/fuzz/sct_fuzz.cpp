@@ -21,26 +21,19 @@ namespace crypto = certmgr::crypto;
 namespace sct = certmgr::sct;
 using certmgr::fuzz::require;
 
-struct Fixture {
-  crypto::Certificate leaf;
-  crypto::Certificate issuer;
+struct Fixture : certmgr::fuzz::LeafFixture {
   sct::Log log;
-  std::chrono::system_clock::time_point now;
 };
 
 const Fixture& fixture() {
   static const Fixture* instance = [] {
     const std::string key = certmgr::fuzz::fixture("ct_log_key.der");
     require(sct::is_log_key(key), "fixtures/ct_log_key.der is not a log key");
-    return new Fixture{
-        .leaf = crypto::parse_chain(certmgr::fuzz::fixture("leaf.pem"), "leaf.pem").front(),
-        .issuer = crypto::parse_chain(certmgr::fuzz::fixture("issuer.pem"), "issuer.pem").front(),
-        .log = {.name = "fuzzlog",
-                .url = "https://ct.test/fuzz/",
-                .log_id = sct::log_id_of(key),
-                .public_key_der = key},
-        .now = std::chrono::system_clock::time_point(
-            std::chrono::seconds(std::stoll(certmgr::fuzz::fixture("now.txt"))))};
+    return new Fixture{certmgr::fuzz::leaf_fixture(),
+                       {.name = "fuzzlog",
+                        .url = "https://ct.test/fuzz/",
+                        .log_id = sct::log_id_of(key),
+                        .public_key_der = key}};
   }();
   return *instance;
 }
