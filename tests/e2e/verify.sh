@@ -64,9 +64,9 @@ http {
   server {
     listen 127.0.0.1:$VPORT ssl;
     server_name $NAME;
-    ssl_certificate $DIR/rsa/cert.pem;
+    ssl_certificate $DIR/rsa/${CERT_FILE:-cert.pem};
     ssl_certificate_key $DIR/rsa/keys/key.pem;
-    ssl_certificate $DIR/ecdsa/cert.pem;
+    ssl_certificate $DIR/ecdsa/${CERT_FILE:-cert.pem};
     ssl_certificate_key $DIR/ecdsa/keys/key.pem;
     ${NGINX_EXTRA:-}
     location / { return 200 "ok\n"; }
@@ -211,6 +211,26 @@ run_certmgr v-staple-other -c "$CFG" verify
 check "a staple for another certificate: exit 1" rc_is 1
 check "a staple for another certificate: one line" line_count_is 1
 rm -f "$DIR/rsa/ocsp.der" "$DIR/ecdsa/ocsp.der"
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null
+lab_untrack_pid "$NGINX_PID"
+echo "== nginx serving cert+root.pem (the root after the chain)"
+for kt in rsa ecdsa; do cp "$LAB/root.pem" "$(dirname "$CFG")/root_cert.$kt.pem"; done
+run_certmgr with-root -c "$CFG" update
+check "update with root_cert.<kt>.pem: exit 0" rc_is 0
+check "update wrote cert+root.pem for both key types" test -s "$DIR/rsa/cert+root.pem" -a -s "$DIR/ecdsa/cert+root.pem"
+CERT_FILE=cert+root.pem start_nginx || fail "nginx on cert+root.pem did not start"
+config "[{\"port\": $VPORT, \"hosts\": \"$NAME\"}]"
+served_count() {
+  openssl s_client -connect "127.0.0.1:$VPORT" -servername "$NAME" -showcerts </dev/null 2>/dev/null |
+    grep -c -- '-----BEGIN CERTIFICATE-----'
+}
+check "oracle: nginx sends leaf, intermediate and root ($(served_count) certificates)" \
+  test "$(served_count)" = "$(($(grep -c -- '-----BEGIN CERTIFICATE-----' "$DIR/rsa/cert.pem") + 1))"
+run_certmgr v-root -c "$CFG" verify
+check "verify against a server sending the root too: exit 0" rc_is 0
+check "verify against a server sending the root too: silent" is_empty "$ERR"
+rm -f "$(dirname "$CFG")"/root_cert.*.pem
 kill "$NGINX_PID"
 wait "$NGINX_PID" 2>/dev/null
 lab_untrack_pid "$NGINX_PID"

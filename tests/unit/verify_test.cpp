@@ -39,15 +39,17 @@ using certmgr::test::rsa_key;
 using std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-/// A certificate for `key` named `cn` with `serial`, signed by `signer`.
+/// A certificate for `key` named `cn` with `serial`, signed by `signer`, with `issuer`'s subject
+/// as issuer name (its own when null).
 crypto::Certificate make_cert(const crypto::Key& key, const std::string& cn, long serial,
-                              const crypto::Key& signer) {
+                              const crypto::Key& signer,
+                              const crypto::Certificate* issuer = nullptr) {
   X509* cert = X509_new();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert, X509_get_subject_name(cert));
+  X509_set_issuer_name(cert, X509_get_subject_name(issuer != nullptr ? issuer->get() : cert));
   X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
   X509_set_pubkey(cert, key.get());
@@ -364,6 +366,20 @@ TEST_CASE("compare: exact match, other leaf, other chain, duplicates dropped") {
     const auto got = detail::compare(e.leaf, {}, e);
     REQUIRE(got.size() == 1);
     CHECK(got[0].starts_with("served chain differs: served none, installed Intermediate B"));
+  }
+  SUBCASE("the root served after the chain (cert+root.pem) is not a difference") {
+    const auto root = make_cert(ca_key(), "Root C", 21, ca_key());
+    const auto intermediate = make_cert(rsa_key(), "Intermediate C", 22, ca_key(), &root);
+    const auto leaf = make_cert(ec_leaf_key(), "ec.test", 23, rsa_key(), &intermediate);
+    REQUIRE(intermediate.issued_by(root));
+    const verify::Expectation installed{
+        .key_type = util::KeyType::ecdsa, .leaf = leaf, .chain = {intermediate}};
+    CHECK(detail::compare(leaf, {intermediate}, installed).empty());
+    CHECK(detail::compare(leaf, {intermediate, root}, installed).empty());
+    // Another self-signed certificate there is a difference; so is the root alone.
+    const auto stranger = make_cert(ca_key(), "Stranger", 24, ca_key());
+    CHECK(detail::compare(leaf, {intermediate, stranger}, installed).size() == 1);
+    CHECK(detail::compare(leaf, {root}, installed).size() == 1);
   }
   SUBCASE("order counts") {
     const auto got = detail::compare(e.leaf, {e.chain[1], e.chain[0]}, e);
