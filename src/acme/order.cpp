@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 namespace certmgr::acme {
@@ -99,6 +100,15 @@ Order Client::new_order(const std::vector<std::string>& names) {
   const std::string location = r.header("location");
   if (location.empty()) throw util::Error({.url = url}, "the CA sent no order URL");
   Order order = parse_order(r.body, checked_url(location));
+  // One authorization per identifier (RFC 8555 §7.1.3): a longer list would make this run
+  // fetch (and answer) without bound.
+  const std::set<std::string> distinct(order.authorizations.begin(), order.authorizations.end());
+  if (order.authorizations.size() > names.size() || distinct.size() < order.authorizations.size())
+    throw util::Error({.url = order.url},
+                      fmt::format("the CA lists {} authorizations ({} distinct) for {} "
+                                  "identifier{}",
+                                  order.authorizations.size(), distinct.size(), names.size(),
+                                  names.size() == 1 ? "" : "s"));
   for (const auto& a : order.authorizations) check_url(a);
   check_url(order.finalize);
   return order;

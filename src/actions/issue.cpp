@@ -47,11 +47,15 @@ std::vector<Pending> publish_pending(Account& account, const IssueRequest& reque
   const config::Certificate& cert = *request.certificate;
   std::vector<Pending> pending;
   const std::string thumbprint = account.signer().thumbprint();
+  std::set<std::string> seen;
   for (const auto& url : order.authorizations) {
     acme::Authorization authz = account.client().get_authorization(url);
     if (std::ranges::find(cert.alt_names, authz.identifier) == cert.alt_names.end())
       throw util::Error({.url = url}, fmt::format("the CA asks to authorize \"{}\", which was not "
                                                   "ordered",
+                                                  log::printable(authz.identifier)));
+    if (!seen.insert(authz.identifier).second)
+      throw util::Error({.url = url}, fmt::format("the CA asks to authorize \"{}\" twice",
                                                   log::printable(authz.identifier)));
     if (authz.status == "valid") {
       log::debug("[{}] {} already authorized until {}", cert.name, authz.identifier,

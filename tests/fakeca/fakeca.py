@@ -55,7 +55,7 @@ RULE members:
   "redirect": {"status": 302, "location": URL}
   "json_set": {"a/0/b": JSON, ...}  change the normal JSON answer ("*" = every array element);
               {"$raw_hex": "2e2e"} as a value puts raw bytes there, {"$repeat": "a", "n": 9}
-              a long string
+              a long string, {"$copies": "a/0", "n": 9} a list of 9 copies of the answer's a/0
   "json_del": ["a/b", ...]
   "body_replace": [[OLD, NEW], ...] on the serialized body (VALUEs)
   "body": VALUE | {"size": N, "fill": "A"} (streamed, Content-Length N) | {"endless": "A"} (chunked,
@@ -982,6 +982,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             ans = problem(400, "badNonce", "fakeca: scenario says badNonce")
         if ans.doc is not None:
             for path, v in (rule.get("json_set") or {}).items():
+                if isinstance(v, dict) and "$copies" in v:
+                    node = ans.doc
+                    for key in v["$copies"].split("/"):
+                        node = node[int(key)] if isinstance(node, list) else node[key]
+                    v = [node] * int(v.get("n", 1))
                 if path == "":
                     ans.doc = json_value(v)
                 else:
