@@ -101,7 +101,7 @@ struct Challenge {
 
 struct Authorization {
   std::string url{};
-  std::string identifier{}; ///< the dns name, lower-cased
+  std::string identifier{}; ///< the dns name, lower-cased; "*." + name for a wildcard
   std::string status{};     ///< pending, valid, invalid, deactivated, expired, revoked
   std::string expires{};
   std::vector<Challenge> challenges{};

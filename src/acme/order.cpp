@@ -133,6 +133,10 @@ Authorization Client::get_authorization(const std::string& url) {
   if (id == doc.MemberEnd() || !id->value.IsObject())
     throw util::Error({.url = url}, "the authorization has no identifier");
   authz.identifier = util::ascii_lower(detail::required_string(id->value, "value", url));
+  // RFC 8555 §7.1.4: a wildcard's authorization names the base domain, with "wildcard": true.
+  if (const auto wildcard = doc.FindMember("wildcard");
+      wildcard != doc.MemberEnd() && wildcard->value.IsBool() && wildcard->value.GetBool())
+    authz.identifier = "*." + authz.identifier;
   authz.challenges = parse_challenges(doc, url);
   for (const auto& c : authz.challenges) check_url(c.url);
   authz.error = challenge_error(doc);
