@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace certmgr::challenge {
 
@@ -32,34 +31,38 @@ private:
   bool m_active{true};
 };
 
-/// The record of the challenge directories a run writes into (`<data_dir>/.challenges`), so
-/// that the files of a run killed before it could remove them are removed by the next one.
-/// One line per directory and account: "<thumbprint> <absolute directory>\n", appended and
-/// fdatasync'ed before the first file goes there. A run holds a shared flock on it while it
-/// lives; recover() and the destructor only act under an exclusive one, so a live run's files
-/// are never swept (even with settings.lock_file off).
+/// The record of the challenge files of the runs on one data directory
+/// (`<data_dir>/.challenges`), so that the files of a run killed before it could remove them are
+/// removed by the next one. One line per file: "<thumbprint> <token> <absolute directory>\n",
+/// appended and fdatasync'ed before the file is created. A run holds a shared flock on it while
+/// it lives; recover() and the destructor only act under an exclusive one, so a live run's
+/// files are never touched (even with settings.lock_file off). Runs on other data directories
+/// sharing a web root keep their own ledgers.
 class Ledger {
 public:
   /// Nothing is touched until recover() or note().
   explicit Ledger(std::filesystem::path path) : m_path(std::move(path)) {}
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
-  /// Deletes the ledger when this run wrote one and no other live run holds it: by then every
-  /// Published of this run has removed its file.
+  /// When this run wrote to the ledger and no other live run holds it: removes what its lines
+  /// name (this run's files are gone already; a run killed meanwhile left its own), then the
+  /// ledger. Must outlive every Published of the run.
   ~Ledger();
-  /// Sweeps what a killed run left: in each directory listed, every regular file named like a
-  /// token and holding "<name>.<thumbprint>" of that line's thumbprint, or a beginning of it
-  /// (other clients' files and anything else stay), then the ledger. A missing ledger costs one
-  /// open(2). Warns, never throws. Returns the number of files removed.
+  /// Removes what killed runs left: for each line, the file of that token when it is a regular
+  /// file holding "<token>.<thumbprint>" or a beginning of it (anything else of that name is
+  /// not ours and stays); then the ledger, unless a file could not be removed (the next run
+  /// tries again). A missing ledger costs one open(2). Warns, never throws. Returns the number
+  /// of files removed.
   std::size_t recover() noexcept;
-  /// Records `dir` for files keyed to `thumbprint` (once per pair and run). Throws util::Error
-  /// naming the ledger.
-  void note(const std::filesystem::path& dir, std::string_view thumbprint);
+  /// Records the file `dir`/`token` keyed to `thumbprint` before it is created. Refuses a token
+  /// outside RFC 8555's alphabet. Throws util::Error naming the ledger.
+  void note(const std::filesystem::path& dir, std::string_view token, std::string_view thumbprint);
 
 private:
+  /// A shared flock, waiting at most a minute for a run that settles the ledger.
+  void lock_shared();
   std::filesystem::path m_path;
-  util::Fd m_fd{};                    ///< open with a shared flock once note() wrote
-  std::vector<std::string> m_lines{}; ///< lines written by this run
+  util::Fd m_fd{}; ///< open with a shared flock once note() wrote
 };
 
 /// Creates `dir/token` holding `key_authorization` (no newline), mode 0644, creating `dir` (0755)

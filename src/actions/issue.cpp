@@ -72,7 +72,7 @@ std::vector<Pending> publish_pending(Account& account, const IssueRequest& reque
     const acme::Challenge& http01 = http01_of(authz);
     const auto dir = directory_for(cert, authz.identifier);
     log::progress("[{}] requesting authorization for {}", cert.name, authz.identifier);
-    request.ledger->note(dir, thumbprint);
+    request.ledger->note(dir, http01.token, thumbprint);
     auto file = challenge::publish(dir, http01.token, http01.token + "." + thumbprint);
     log::debug("[{}] wrote {}", cert.name, file.path().string());
     pending.push_back({std::move(authz), std::move(file)});

@@ -27,7 +27,7 @@ struct IssueRequest {
   crypto::KeySpec key{};
   std::chrono::seconds cert_poll_time{30};
   const hooks::Spec* hooks{nullptr}; ///< for set_http_challenge / clear_http_challenge
-  /// Records each challenge directory before the first file goes there (required).
+  /// Records each challenge file before it is created (required).
   challenge::Ledger* ledger{nullptr};
   /// `update --no-auth` (a follower): a pending authorization fails the request before any
   /// challenge file is written.

@@ -1,19 +1,17 @@
-// src/challenge/ledger.cpp: the record of challenge directories in use, and the sweep of files
-// a killed run left in them (see challenge.hpp).
+// src/challenge/ledger.cpp: the record of the challenge files a run publishes, and the removal
+// of those a killed run left (see challenge.hpp).
 #include <certmgr/challenge.hpp>
 #include <certmgr/log.hpp>
 #include <certmgr/util/base64url.hpp>
 #include <certmgr/util/error.hpp>
+#include <certmgr/util/stop.hpp>
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
-#include <map>
-#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,96 +22,91 @@ namespace fs = std::filesystem;
 
 /// Base64url of a SHA-256 (RFC 7638 thumbprint).
 constexpr std::size_t k_thumbprint_chars = 43;
-/// A ledger lists a few directories; anything bigger is not ours to parse.
-constexpr off_t k_max_ledger_bytes = 1 << 20;
+/// One line per challenge file of the runs since the last clean end: thousands at most.
+constexpr off_t k_max_ledger_bytes = 16 << 20;
 constexpr mode_t k_ledger_mode = 0600;
+/// How long note() waits for a run that holds the ledger exclusively (sweeping it).
+constexpr std::chrono::seconds k_max_lock_wait{60};
+constexpr std::chrono::milliseconds k_lock_poll{100};
 
 [[noreturn]] void throw_errno(const fs::path& path, std::string_view what) {
   throw util::Error({.file = path.string()}, fmt::format("{}: {}", what, std::strerror(errno)));
 }
 
-bool read_exactly(int fd, std::string& out, std::size_t size) {
-  out.assign(size + 1, '\0'); // one more: a longer file is not a key authorization
+/// Up to `size` bytes from `offset`; fewer when the file is shorter.
+std::string read_at(int fd, std::size_t size, off_t offset) {
+  std::string out(size, '\0');
   std::size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+  while (got < size) {
+    const ssize_t n = ::pread(fd, out.data() + got, size - got, offset + static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
   }
   out.resize(got);
-  return got == size;
+  return out;
 }
 
-/// Whether `name` in `dir_fd` is a regular file holding "<name>.<one of thumbprints>", or a
-/// beginning of it: a run killed between the file's creation and its last byte left that. The
-/// token is the CA's random name for one authorization of one account, so no other client
-/// writes a file of that name.
-bool is_ours(int dir_fd, const std::string& name, const std::set<std::string>& thumbprints) {
-  if (!util::is_acme_token(name)) return false;
-  const util::Fd fd(
-      ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  struct stat st {};
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  const std::size_t size = static_cast<std::size_t>(st.st_size);
-  const std::size_t full = name.size() + 1 + k_thumbprint_chars;
-  if (size > full) return false;
-  std::string content;
-  if (!read_exactly(fd.get(), content, size)) return false;
-  return std::ranges::any_of(thumbprints, [&](const std::string& thumbprint) {
-    return fmt::format("{}.{}", name, thumbprint).starts_with(content);
-  });
-}
+struct Entry {
+  std::string thumbprint;
+  std::string token;
+  fs::path dir;
+};
 
-/// Removes the files of `thumbprints` from `dir`; warns about what it cannot do.
-std::size_t sweep(const fs::path& dir, const std::set<std::string>& thumbprints) {
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dir_fd < 0) {
-    if (errno != ENOENT)
-      log::warning("{}: cannot open the challenge directory: {}", dir.string(),
-                   std::strerror(errno));
-    return 0;
-  }
-  DIR* listing = ::fdopendir(dir_fd); // owns dir_fd from here
-  if (listing == nullptr) {
-    log::warning("{}: cannot list the challenge directory: {}", dir.string(), std::strerror(errno));
-    ::close(dir_fd);
-    return 0;
-  }
-  std::vector<std::string> ours;
-  while (const dirent* entry = ::readdir(listing)) {
-    const std::string name(entry->d_name);
-    if (is_ours(dir_fd, name, thumbprints)) ours.push_back(name);
-  }
-  std::size_t removed = 0;
-  for (const std::string& name : ours) {
-    if (::unlinkat(dir_fd, name.c_str(), 0) == 0) {
-      ++removed;
-    } else if (errno != ENOENT) {
-      log::warning("{}: cannot remove the challenge file: {}", (dir / name).string(),
-                   std::strerror(errno));
-    }
-  }
-  ::closedir(listing);
-  return removed;
-}
-
-/// Complete lines "<thumbprint> <absolute dir>" of a ledger, by directory; a torn last line
-/// (the run was killed while appending it, before any file went there) and malformed ones are
-/// skipped.
-std::map<fs::path, std::set<std::string>> parse(std::string_view text) {
-  std::map<fs::path, std::set<std::string>> dirs;
+/// Complete lines "<thumbprint> <token> <absolute dir>"; a torn last line (the run was killed
+/// while appending it, before its file was created) and malformed ones are skipped.
+std::vector<Entry> parse(std::string_view text) {
+  std::vector<Entry> entries;
   for (std::size_t end = text.find('\n'); end != std::string_view::npos; end = text.find('\n')) {
-    const std::string_view line = text.substr(0, end);
+    std::string_view line = text.substr(0, end);
     text.remove_prefix(end + 1);
+    if (line.size() <= k_thumbprint_chars || line[k_thumbprint_chars] != ' ') continue;
+    const std::string_view thumbprint = line.substr(0, k_thumbprint_chars);
+    line.remove_prefix(k_thumbprint_chars + 1);
     const std::size_t space = line.find(' ');
-    if (space != k_thumbprint_chars) continue;
-    const std::string_view thumbprint = line.substr(0, space);
+    if (space == std::string_view::npos) continue;
+    const std::string_view token = line.substr(0, space);
     const fs::path dir(line.substr(space + 1));
-    if (!util::is_base64url(thumbprint) || !dir.is_absolute()) continue;
-    dirs[dir].emplace(thumbprint);
+    if (!util::is_base64url(thumbprint) || !util::is_acme_token(token) || !dir.is_absolute())
+      continue;
+    entries.push_back({std::string(thumbprint), std::string(token), dir});
   }
-  return dirs;
+  return entries;
+}
+
+enum class Swept { removed, absent, failed };
+
+/// Removes the challenge file of `entry` when it is a regular file holding
+/// "<token>.<thumbprint>" or a beginning of it (a kill between its creation and its last byte
+/// leaves that); anything else of that name is not ours and stays.
+Swept sweep(const Entry& entry) {
+  const util::Fd dir(::open(entry.dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid() && errno == ENOENT) return Swept::absent;
+  const fs::path path = entry.dir / entry.token;
+  const auto failed = [&](std::string_view what) {
+    log::warning("{}: cannot remove the challenge file of an interrupted run: {}: {}",
+                 path.string(), what, std::strerror(errno));
+    return Swept::failed;
+  };
+  if (!dir.valid()) return failed("cannot open its directory");
+  const std::string want = fmt::format("{}.{}", entry.token, entry.thumbprint);
+  struct stat before {};
+  if (::fstatat(dir.get(), entry.token.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? Swept::absent : failed("cannot stat");
+  // Only a regular file is opened (no FIFO or device, whatever the web root's owner put there).
+  if (!S_ISREG(before.st_mode) || static_cast<std::size_t>(before.st_size) > want.size())
+    return Swept::absent;
+  const util::Fd fd(::openat(dir.get(), entry.token.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  struct stat after {};
+  if (!fd.valid() || ::fstat(fd.get(), &after) != 0)
+    return errno == ENOENT ? Swept::absent : failed("cannot open");
+  if (after.st_dev != before.st_dev || after.st_ino != before.st_ino) return Swept::absent;
+  const std::string content = read_at(fd.get(), want.size() + 1, 0);
+  if (!want.starts_with(content)) return Swept::absent;
+  if (::unlinkat(dir.get(), entry.token.c_str(), 0) != 0)
+    return errno == ENOENT ? Swept::absent : failed("cannot unlink");
+  return Swept::removed;
 }
 
 bool same_file(int fd, const fs::path& path) {
@@ -123,14 +116,41 @@ bool same_file(int fd, const fs::path& path) {
          open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
 }
 
+/// With the ledger open on `fd` under an exclusive flock (no live run holds it): removes the
+/// files of every line, then the ledger, which stays when a file could not be removed (the
+/// next run tries again). Returns the number of files removed.
+std::size_t settle(int fd, const fs::path& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno(path, "cannot stat");
+  if (!S_ISREG(st.st_mode) || st.st_size > k_max_ledger_bytes)
+    throw util::Error({.file = path.string()}, "not a challenge ledger (left as it is)");
+  std::size_t removed = 0;
+  bool failed = false;
+  for (const Entry& entry : parse(read_at(fd, static_cast<std::size_t>(st.st_size), 0))) {
+    const Swept swept = sweep(entry);
+    removed += swept == Swept::removed ? 1 : 0;
+    failed = failed || swept == Swept::failed;
+  }
+  if (removed > 0)
+    log::notice("removed {} challenge file{} left by an interrupted run", removed,
+                removed == 1 ? "" : "s");
+  if (!failed && same_file(fd, path) && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+    throw_errno(path, "cannot remove");
+  return removed;
+}
+
 } // namespace
 
 Ledger::~Ledger() {
   if (!m_fd.valid()) return;
-  // Another live run holding it still needs it; the last one out deletes it.
+  // Another live run holding it still needs it; the last one out settles it: its own lines
+  // find their files gone, those of a run killed meanwhile are removed.
   if (::flock(m_fd.get(), LOCK_EX | LOCK_NB) != 0) return;
-  if (same_file(m_fd.get(), m_path) && ::unlink(m_path.c_str()) != 0 && errno != ENOENT)
-    log::warning("{}: cannot remove: {}", m_path.string(), std::strerror(errno));
+  try {
+    (void)settle(m_fd.get(), m_path);
+  } catch (const std::exception& e) {
+    log::warning("{}", e.what());
+  }
 }
 
 std::size_t Ledger::recover() noexcept {
@@ -145,47 +165,54 @@ std::size_t Ledger::recover() noexcept {
       log::debug("{}: in use by another run", m_path.string());
       return 0;
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_errno(m_path, "cannot stat");
-    if (!S_ISREG(st.st_mode) || st.st_size > k_max_ledger_bytes)
-      throw util::Error({.file = m_path.string()}, "not a challenge ledger (left as it is)");
-    std::string text;
-    (void)read_exactly(fd.get(), text, static_cast<std::size_t>(st.st_size));
-    std::size_t removed = 0;
-    for (const auto& [dir, thumbprints] : parse(text)) removed += sweep(dir, thumbprints);
-    if (removed > 0)
-      log::notice("removed {} challenge file{} left by an interrupted run", removed,
-                  removed == 1 ? "" : "s");
-    if (same_file(fd.get(), m_path) && ::unlink(m_path.c_str()) != 0 && errno != ENOENT)
-      throw_errno(m_path, "cannot remove");
-    return removed;
+    return settle(fd.get(), m_path);
   } catch (const std::exception& e) {
     log::warning("{}", e.what());
   }
   return 0;
 }
 
-void Ledger::note(const fs::path& dir, std::string_view thumbprint) {
-  const std::string where = fs::absolute(dir).lexically_normal().string();
+void Ledger::lock_shared() {
+  const auto deadline = std::chrono::steady_clock::now() + k_max_lock_wait;
+  while (::flock(m_fd.get(), LOCK_SH | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) throw_errno(m_path, "cannot lock");
+    if (std::chrono::steady_clock::now() > deadline)
+      throw util::Error({.file = m_path.string()},
+                        "another run has held the challenge ledger for over a minute");
+    util::sleep_unless_stopped(k_lock_poll);
+    util::throw_if_stopped();
+  }
+}
+
+void Ledger::note(const fs::path& dir, std::string_view token, std::string_view thumbprint) {
+  if (!util::is_acme_token(token))
+    throw util::Error(
+        fmt::format("the CA sent an invalid challenge token \"{}\"", log::printable(token, 80)));
+  std::error_code error;
+  const fs::path absolute = fs::absolute(dir, error);
+  if (error) throw util::Error({.file = dir.string()}, "cannot resolve: " + error.message());
+  const std::string where = absolute.lexically_normal().string();
   if (where.find('\n') != std::string::npos)
     throw util::Error({.file = where}, "a challenge directory name must not hold a newline");
-  const std::string line = fmt::format("{} {}\n", thumbprint, where);
-  if (std::ranges::find(m_lines, line) != m_lines.end()) return;
   bool created = false;
-  // A recover() of another run may unlink the file between our open and flock: open again.
+  // A run settling the ledger may unlink it between our open and flock: open again.
   while (!m_fd.valid() || !same_file(m_fd.get(), m_path)) {
-    m_fd = util::Fd(::open(m_path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
+    m_fd = util::Fd(::open(m_path.c_str(), O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
     if (!m_fd.valid() && errno == ENOENT) {
       m_fd = util::Fd(::open(m_path.c_str(),
-                             O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                             O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                              k_ledger_mode));
       created = m_fd.valid();
       if (!m_fd.valid() && errno == EEXIST) continue;
     }
     if (!m_fd.valid()) throw_errno(m_path, "cannot open");
-    while (::flock(m_fd.get(), LOCK_SH) != 0)
-      if (errno != EINTR) throw_errno(m_path, "cannot lock");
+    lock_shared();
   }
+  std::string line = fmt::format("{} {} {}\n", thumbprint, token, where);
+  // A line torn by a killed run (or a failed write) must not swallow this one.
+  struct stat st {};
+  if (::fstat(m_fd.get(), &st) != 0) throw_errno(m_path, "cannot stat");
+  if (st.st_size > 0 && read_at(m_fd.get(), 1, st.st_size - 1) != "\n") line.insert(0, "\n");
   std::string_view rest(line);
   while (!rest.empty()) {
     const ssize_t n = ::write(m_fd.get(), rest.data(), rest.size());
@@ -196,7 +223,6 @@ void Ledger::note(const fs::path& dir, std::string_view thumbprint) {
   // As durable as the challenge file that follows: a power cut must not hide it either.
   if (::fdatasync(m_fd.get()) != 0) throw_errno(m_path, "cannot sync");
   if (created) util::fsync_dir(m_path.parent_path());
-  m_lines.push_back(line);
 }
 
 } // namespace certmgr::challenge

@@ -124,8 +124,8 @@ Response Client::perform(const std::string& url, std::size_t max_body_bytes) {
   CURL* c = m_curl.get();
   Response response;
   Sink sink{.response = &response, .max_body_bytes = max_body_bytes};
-  // libcurl's own text says what went wrong ("Rejected 1048577 bytes header"), where
-  // curl_easy_strerror only names the code ("Out of memory").
+  // libcurl's own text says more ("Failed to connect to ... after 3 ms: Connection refused")
+  // than curl_easy_strerror, which only names the code.
   std::array<char, CURL_ERROR_SIZE> detail{};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail.data());
   const AtExit forget{[c] { curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr); }};

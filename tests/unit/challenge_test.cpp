@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/stat.h>
 
@@ -67,62 +68,63 @@ namespace {
 const std::string k_thumb = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
 const std::string k_other_thumb = "AAAAXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs0";
 const std::string k_token2 = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";
+std::string part_token() { return "partpartpartpartpartpart"; }
 } // namespace
 
-TEST_CASE("the files a killed run left are swept by the next run, and nothing else") {
+namespace {
+/// The ledger line of a file, as note() writes it.
+std::string line_of(const fs::path& dir, const std::string& token, const std::string& thumb) {
+  return thumb + " " + token + " " + dir.string() + "\n";
+}
+} // namespace
+
+TEST_CASE("the files a killed run left are removed by the next run, and nothing else") {
   const TempDir dir;
   const fs::path webroot = dir.path() / "www";
   fs::create_directories(webroot);
-  // What the killed run left, noted in the ledger before it wrote the file.
-  {
-    challenge::Ledger killed(dir.path() / ".challenges");
-    killed.note(webroot, k_thumb);
-    test::write_text(webroot / k_token, k_token + "." + k_thumb);
-    // Killed: the destructor never runs; the ledger stays behind.
-    std::string copy = read_text(dir.path() / ".challenges");
-    test::write_text(dir.path() / "ledger.copy", copy);
-  }
-  fs::copy_file(dir.path() / "ledger.copy", dir.path() / ".challenges",
-                fs::copy_options::overwrite_existing);
-  // Not ours: another account's, another client's, a name that is not a token, a symlink.
-  test::write_text(webroot / k_token2, k_token2 + "." + k_other_thumb);
-  test::write_text(webroot / "index.html", "index.html." + k_thumb);
-  test::write_text(webroot / "with-newline-aaaaaaaaaaaaaaaa",
-                   "with-newline-aaaaaaaaaaaaaaaa." + k_thumb + "\n");
-  const std::string linked = "linkedlinkedlinkedlinked";
-  test::write_text(dir.path() / "target", linked + "." + k_thumb);
-  fs::create_symlink(dir.path() / "target", webroot / linked);
-
-  // Killed between creation and the last byte: empty, or a beginning of the key authorization.
   const std::string empty = "emptyemptyemptyemptyempty";
   const std::string part = "partpartpartpartpartpart";
+  const std::string linked = "linkedlinkedlinkedlinked";
+  const std::string replaced = "replacedreplacedreplaced";
+  const std::string unrecorded = "unrecordedunrecordedunrecorded";
+  // What the killed run recorded, and left: a whole file, an empty one and a beginning (killed
+  // between creation and last byte); one name now a symlink, one now holding something else.
+  std::string ledger;
+  for (const auto& t : {k_token, empty, part, linked, replaced})
+    ledger += line_of(webroot, t, k_thumb);
+  test::write_text(dir.path() / ".challenges", ledger);
+  test::write_text(webroot / k_token, k_token + "." + k_thumb);
   test::write_text(webroot / empty, "");
   test::write_text(webroot / part, part + "." + k_thumb.substr(0, 10));
+  test::write_text(dir.path() / "target", linked + "." + k_thumb);
+  fs::create_symlink(dir.path() / "target", webroot / linked);
+  test::write_text(webroot / replaced, "index of something else");
+  // Not recorded: another client's file, even one that looks like ours.
+  test::write_text(webroot / k_token2, k_token2 + "." + k_other_thumb);
+  test::write_text(webroot / unrecorded, unrecorded + "." + k_thumb);
 
   challenge::Ledger next(dir.path() / ".challenges");
   CHECK(next.recover() == 3);
-  CHECK_FALSE(fs::exists(webroot / k_token));
-  CHECK_FALSE(fs::exists(webroot / empty));
-  CHECK_FALSE(fs::exists(webroot / part));
-  CHECK(fs::exists(webroot / k_token2));
-  CHECK(fs::exists(webroot / "index.html"));
-  CHECK(fs::exists(webroot / "with-newline-aaaaaaaaaaaaaaaa"));
+  for (const auto& gone : {k_token, empty, part}) CHECK_FALSE(fs::exists(webroot / gone));
   CHECK(fs::is_symlink(webroot / linked));
-  CHECK(fs::exists(dir.path() / "target"));
+  CHECK(read_text(dir.path() / "target") == linked + "." + k_thumb);
+  CHECK(read_text(webroot / replaced) == "index of something else");
+  CHECK(fs::exists(webroot / k_token2));
+  CHECK(fs::exists(webroot / unrecorded));
   CHECK_FALSE(fs::exists(dir.path() / ".challenges"));
   CHECK(next.recover() == 0); // nothing left to do, nothing created
   CHECK_FALSE(fs::exists(dir.path() / ".challenges"));
 }
 
-TEST_CASE("a run that ends normally leaves no ledger; a live run's files are never swept") {
+TEST_CASE("a live run's files are never touched; the last run out leaves no ledger and removes "
+          "what a run killed beside it left") {
   const TempDir dir;
   const fs::path webroot = dir.path() / "www";
   const fs::path path = dir.path() / ".challenges";
   {
     challenge::Ledger live(path);
-    live.note(webroot, k_thumb);
-    live.note(webroot, k_thumb); // once per directory
-    CHECK(read_text(path) == k_thumb + " " + webroot.string() + "\n");
+    live.note(webroot, k_token, k_thumb);
+    CHECK(read_text(path) == line_of(webroot, k_token, k_thumb));
     struct stat st {};
     REQUIRE(::stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
@@ -131,9 +133,41 @@ TEST_CASE("a run that ends normally leaves no ledger; a live run's files are nev
     CHECK(other.recover() == 0);
     CHECK(fs::exists(webroot / k_token));
     CHECK(fs::exists(path));
+    // A run killed meanwhile appended a torn line (no newline), which must not swallow the
+    // next one, and a whole line with its file.
+    std::ofstream(path, std::ios::app) << k_thumb << " " << k_token2;
+    live.note(webroot, part_token(), k_thumb);
+    std::ofstream(path, std::ios::app) << line_of(webroot, k_token2, k_thumb);
+    test::write_text(webroot / k_token2, k_token2 + "." + k_thumb);
+    CHECK(read_text(path).ends_with("\n" + line_of(webroot, part_token(), k_thumb) +
+                                    line_of(webroot, k_token2, k_thumb)));
   }
   CHECK_FALSE(fs::exists(webroot / k_token));
+  CHECK_FALSE(fs::exists(webroot / k_token2));
   CHECK_FALSE(fs::exists(path));
+}
+
+TEST_CASE("a file that cannot be removed keeps the ledger for the next run") {
+  const TempDir dir;
+  const fs::path webroot = dir.path() / "www";
+  test::write_text(webroot, "not a directory now"); // opening it fails (even for root)
+  test::write_text(dir.path() / ".challenges", line_of(webroot, k_token, k_thumb));
+  challenge::Ledger next(dir.path() / ".challenges");
+  CHECK(next.recover() == 0);
+  CHECK(fs::exists(dir.path() / ".challenges"));
+  fs::remove(webroot);
+  fs::create_directories(webroot);
+  test::write_text(webroot / k_token, k_token + "." + k_thumb);
+  CHECK(next.recover() == 1);
+  CHECK_FALSE(fs::exists(webroot / k_token));
+  CHECK_FALSE(fs::exists(dir.path() / ".challenges"));
+}
+
+TEST_CASE("note() refuses a token outside the alphabet before writing anything") {
+  const TempDir dir;
+  challenge::Ledger ledger(dir.path() / ".challenges");
+  CHECK_THROWS_AS(ledger.note(dir.path(), "../../etc/passwd_aaaaaaaaaaaa", k_thumb), util::Error);
+  CHECK_FALSE(fs::exists(dir.path() / ".challenges"));
 }
 
 TEST_CASE("a torn last line and malformed lines of a ledger are skipped") {
@@ -141,8 +175,9 @@ TEST_CASE("a torn last line and malformed lines of a ledger are skipped") {
   const fs::path webroot = dir.path() / "www";
   fs::create_directories(webroot);
   test::write_text(webroot / k_token, k_token + "." + k_thumb);
-  test::write_text(dir.path() / ".challenges",
-                   "garbage\n" + k_thumb + " relative/dir\n" + k_thumb + " " + webroot.string());
+  test::write_text(dir.path() / ".challenges", "garbage\n" + k_thumb + " " + k_token +
+                                                   " relative/dir\n" + k_thumb + " " + k_token +
+                                                   " " + webroot.string());
   challenge::Ledger next(dir.path() / ".challenges");
   CHECK(next.recover() == 0);
   CHECK(fs::exists(webroot / k_token));
