@@ -16,17 +16,6 @@ namespace certmgr::challenge {
 namespace {
 constexpr mode_t k_challenge_dir_mode = 0755;
 constexpr mode_t k_challenge_file_mode = 0644; // the web server must read it
-
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      throw util::Error({.file = path.string()},
-                        fmt::format("cannot write the challenge file: {}", std::strerror(errno)));
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 } // namespace
 
 Published::Published(std::filesystem::path dir, util::Fd dir_fd, std::string token)
@@ -70,7 +59,7 @@ Published publish(const std::filesystem::path& dir, std::string_view token,
   if (::fchmod(fd.get(), k_challenge_file_mode) != 0)
     throw util::Error({.file = path.string()},
                       fmt::format("cannot set the challenge file mode: {}", std::strerror(errno)));
-  write_all(fd.get(), key_authorization, path);
+  util::write_all(fd, path, key_authorization);
   return published;
 }
 

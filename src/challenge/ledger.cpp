@@ -19,6 +19,7 @@
 namespace certmgr::challenge {
 namespace {
 namespace fs = std::filesystem;
+using util::throw_errno;
 
 /// Base64url of a SHA-256 (RFC 7638 thumbprint).
 constexpr std::size_t k_thumbprint_chars = 43;
@@ -28,10 +29,6 @@ constexpr mode_t k_ledger_mode = 0600;
 /// How long note() waits for a run that holds the ledger exclusively (sweeping it).
 constexpr std::chrono::seconds k_max_lock_wait{60};
 constexpr std::chrono::milliseconds k_lock_poll{100};
-
-[[noreturn]] void throw_errno(const fs::path& path, std::string_view what) {
-  throw util::Error({.file = path.string()}, fmt::format("{}: {}", what, std::strerror(errno)));
-}
 
 /// Up to `size` bytes from `offset`; fewer when the file is shorter.
 std::string read_at(int fd, std::size_t size, off_t offset) {
@@ -213,13 +210,7 @@ void Ledger::note(const fs::path& dir, std::string_view token, std::string_view 
   struct stat st {};
   if (::fstat(m_fd.get(), &st) != 0) throw_errno(m_path, "cannot stat");
   if (st.st_size > 0 && read_at(m_fd.get(), 1, st.st_size - 1) != "\n") line.insert(0, "\n");
-  std::string_view rest(line);
-  while (!rest.empty()) {
-    const ssize_t n = ::write(m_fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_errno(m_path, "cannot write");
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  util::write_all(m_fd, m_path, line);
   // As durable as the challenge file that follows: a power cut must not hide it either.
   if (::fdatasync(m_fd.get()) != 0) throw_errno(m_path, "cannot sync");
   if (created) util::fsync_dir(m_path.parent_path());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <certmgr/store.hpp>
+#include <certmgr/util/fs.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -26,9 +27,7 @@ inline constexpr std::string_view k_archives_dir = "archives";
 inline constexpr std::string_view k_partial_suffix = ".partial";
 inline constexpr std::string_view k_link_tmp_suffix = ".link-tmp";
 
-/// Throws util::Error "<path>: <what>: <strerror(error)>". `error` defaults to errno at the call.
-[[noreturn]] void throw_errno(const std::filesystem::path& path, std::string_view what,
-                              int error = errno);
+using util::throw_errno;
 
 /// A certificate name or alt name is one plain entry of data_dir: not empty, no '/', no NUL, not
 /// starting with '.' (our hidden entries), not "archives" or "account". Throws util::Error.

@@ -64,10 +64,6 @@ std::optional<std::uint64_t> generation_of(const std::string& name, const std::s
 
 } // namespace
 
-void throw_errno(const fs::path& path, std::string_view what, int error) {
-  throw util::Error({.file = path.string()}, fmt::format("{}: {}", what, std::strerror(error)));
-}
-
 void check_name(const std::string& name) {
   const bool plain = !name.empty() && name.front() != '.' &&
                      name.find_first_of(std::string_view("/\0", 2)) == std::string::npos;

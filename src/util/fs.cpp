@@ -23,9 +23,6 @@ constexpr std::size_t k_read_chunk_bytes = 64u << 10;
 
 /// `error` defaults to errno at the call; callers pass existing path objects and literals so
 /// nothing between the failing call and here can clobber errno.
-[[noreturn]] void throw_errno(const fs::path& path, std::string_view what, int error = errno) {
-  throw Error({.file = path.string()}, fmt::format("{}: {}", what, std::strerror(error)));
-}
 
 /// The ids to pass to fchown(2): -1 for "leave as is" when unset or equal to the process's own
 /// (behaviour §3.3: no chown when nothing would change, so an unprivileged run still works).
@@ -47,15 +44,6 @@ ChownIds chown_ids(const Owner& owner) noexcept {
 void give_owner(const Fd& fd, const fs::path& path, const Owner& owner) {
   const ChownIds ids = chown_ids(owner);
   if (ids.needed() && ::fchown(fd.get(), ids.uid, ids.gid) != 0) throw_errno(path, "cannot chown");
-}
-
-void write_all(const Fd& fd, const fs::path& path, std::string_view content) {
-  while (!content.empty()) {
-    const ssize_t written = ::write(fd.get(), content.data(), content.size());
-    if (written < 0 && errno == EINTR) continue;
-    if (written < 0) throw_errno(path, "cannot write");
-    content.remove_prefix(static_cast<std::size_t>(written));
-  }
 }
 
 /// close(2) can report a failed delayed write (NFS, quotas): the file is not good then.
@@ -166,6 +154,19 @@ void write_file_atomic(const fs::path& path, std::string_view content, mode_t mo
 void write_file_atomic(const fs::path& path, const Secret& content, mode_t mode,
                        const Owner& owner) {
   write_file_atomic(path, content.reveal(), mode, owner);
+}
+
+void throw_errno(const fs::path& path, std::string_view what, int error) {
+  throw Error({.file = path.string()}, fmt::format("{}: {}", what, std::strerror(error)));
+}
+
+void write_all(const Fd& fd, const fs::path& path, std::string_view content) {
+  while (!content.empty()) {
+    const ssize_t written = ::write(fd.get(), content.data(), content.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) throw_errno(path, "cannot write");
+    content.remove_prefix(static_cast<std::size_t>(written));
+  }
 }
 
 std::optional<std::string> read_file(const fs::path& path, std::size_t max_bytes) {

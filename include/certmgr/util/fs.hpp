@@ -5,6 +5,7 @@
 
 #include <certmgr/util/secret.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -41,6 +42,14 @@ struct Owner {
   std::optional<uid_t> uid{};
   std::optional<gid_t> gid{};
 };
+
+/// Throws util::Error "<path>: <what>: <strerror(error)>". `error` defaults to errno at the call.
+[[noreturn]] void throw_errno(const std::filesystem::path& path, std::string_view what,
+                              int error = errno);
+
+/// Writes all of `content` to `fd` (restarting after EINTR and short writes). Throws util::Error
+/// naming `path`.
+void write_all(const Fd& fd, const std::filesystem::path& path, std::string_view content);
 
 /// Replaces `path` atomically with `content`: a temporary file in the same directory created
 /// O_EXCL|O_NOFOLLOW with mode 0600, then fchown (when `owner` differs from the process), fchmod
